@@ -1,0 +1,695 @@
+// CPU executor (spec §1.2 phase order):
+//   0. t = n·dt   1. W += Δ (from the previous step)
+//   2. levels of the synapse=None graph: gather inputs, evaluate nodes/ensembles, compute
+//      each outgoing connection's weighted output u
+//   3. learning rules compute Δ (reading error ports before the synapses advance), then
+//      every synapse advances y[n] from u[n]
+//   4. probes record (filtered probes record their previous output, then advance).
+#include "backend/cpu/executor.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <sstream>
+
+#include "myelin/errors.hpp"
+
+namespace myelin::cpu {
+
+namespace {
+std::string fmt(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// Sparse/dense accumulate: u[j] += Σ_r a[r] W[r, j] over the rows given (or all rows).
+inline void accumulate_rows(const ir::RowMatrixF& W, const float* a, const std::int32_t* rows,
+                            std::size_t n_rows, float* u, std::size_t size_out) {
+  const float* w = W.data();
+  if (size_out == 1) {
+    float s = 0.f;
+    if (rows) {
+      for (std::size_t k = 0; k < n_rows; ++k) s += a[rows[k]] * w[rows[k]];
+    } else {
+      for (std::size_t r = 0; r < n_rows; ++r) s += a[r] * w[r];
+    }
+    u[0] += s;
+    return;
+  }
+  if (rows) {
+    for (std::size_t k = 0; k < n_rows; ++k) {
+      const std::size_t r = static_cast<std::size_t>(rows[k]);
+      const float ar = a[r];
+      const float* wr = w + r * size_out;
+      for (std::size_t j = 0; j < size_out; ++j) u[j] += ar * wr[j];
+    }
+  } else {
+    for (std::size_t r = 0; r < n_rows; ++r) {
+      const float ar = a[r];
+      if (ar == 0.f) continue;
+      const float* wr = w + r * size_out;
+      for (std::size_t j = 0; j < size_out; ++j) u[j] += ar * wr[j];
+    }
+  }
+}
+}  // namespace
+
+struct Executor::EnsState {
+  std::vector<float> x, nin, jin, J, out, noise_out;
+  std::vector<std::vector<float>> state;
+  std::vector<float*> state_ptr;
+  std::vector<std::int32_t> fired;
+  std::size_t n_fired = 0;
+  std::vector<float> enc_t;  // mutable copy (Voja)
+  bool has_nin = false, has_jin = false, encoders_learned = false;
+  Rng rng;
+  std::unique_ptr<ProcessStep> noise;
+  std::vector<double> noise_d;
+};
+
+struct Executor::NodeState {
+  std::vector<double> in, out_d;
+  std::vector<float> out;
+  std::unique_ptr<ProcessStep> proc;
+};
+
+struct Executor::ConnState {
+  std::vector<float> u, y, mid, xin;
+  std::vector<double> xd;
+  FilterBank filter;
+  ir::RowMatrixF W;  // mutable (learning)
+};
+
+struct Executor::LearnState {
+  std::vector<float> port;      // error / signal (gathered at phase 3)
+  std::vector<float> pre_act;   // filtered pre activities ā
+  std::vector<float> post_act;  // filtered post activities p
+  std::vector<float> theta;
+  std::vector<float> local;     // PES: scaled error vector applied at phase 1 (per column)
+  std::vector<float> tmp;
+  FilterBank pre_filter, post_filter, theta_filter;
+  bool pending = false;         // a Δ is waiting for phase 1
+  ir::RowMatrixF delta;         // BCM/Oja/RLS: dense Δ in W layout
+  Eigen::MatrixXf P;            // RLS
+  std::vector<float> enc_delta; // Voja (n × d, dimension-major like enc_t)
+};
+
+struct Executor::ProbeState {
+  std::vector<float> data;
+  std::vector<float> value, y;  // current value; filter output
+  FilterBank filter;
+  std::size_t size = 0;
+  double period = 1.0;  // sample_every / dt
+};
+
+Executor::Executor(const ir::Model& model, std::uint64_t seed, int threads)
+    : m_(model), threads_(threads > 0 ? threads : omp_get_max_threads()), seed_(seed) {
+  // Allocate all state once: stepping never allocates.
+  for (std::size_t i = 0; i < m_.ensembles.size(); ++i) {
+    const auto& e = m_.ensembles[i];
+    auto s = std::make_unique<EnsState>();
+    s->x.assign(e.d, 0.f);
+    if (!e.direct) {
+      s->J.assign(e.n, 0.f);
+      s->out.assign(e.n, 0.f);
+      s->fired.assign(e.n, 0);
+      s->enc_t = e.enc_t;
+      for (std::size_t ci : m_.ens_in[i]) {
+        if (m_.conns[ci].post_kind == ir::PostKind::NeuronsGain) s->has_nin = true;
+        if (m_.conns[ci].post_kind == ir::PostKind::NeuronsRaw) s->has_jin = true;
+      }
+      s->nin.assign(s->has_nin ? e.n : 0, 0.f);
+      s->jin.assign(s->has_jin ? e.n : 0, 0.f);
+      if (e.noise) {
+        s->noise_out.assign(e.n, 0.f);
+        s->noise_d.assign(e.n, 0.0);
+      }
+    } else {
+      s->out.assign(e.d, 0.f);
+    }
+    ens_.push_back(std::move(s));
+  }
+  for (std::size_t i = 0; i < m_.nodes.size(); ++i) {
+    const auto& n = m_.nodes[i];
+    auto s = std::make_unique<NodeState>();
+    s->in.assign(n.size_in, 0.0);
+    s->out_d.assign(n.size_out, 0.0);
+    s->out.assign(n.size_out, 0.f);
+    nodes_.push_back(std::move(s));
+  }
+  for (const auto& c : m_.conns) {
+    auto s = std::make_unique<ConnState>();
+    s->u.assign(c.size_out, 0.f);
+    s->y.assign(c.size_out, 0.f);
+    s->mid.assign(c.size_mid, 0.f);
+    s->xin.assign(c.pre_idx.empty() ? c.size_in : c.pre_idx.size(), 0.f);
+    s->xd.assign(s->xin.size(), 0.0);
+    if (c.synapse) s->filter = FilterBank(*c.synapse, c.size_out);
+    s->W = c.W;
+    conns_.push_back(std::move(s));
+  }
+  for (std::size_t li = 0; li < m_.learning.size(); ++li) {
+    const auto& lo = m_.learning[li];
+    const auto& c = m_.conns[lo.conn];
+    auto s = std::make_unique<LearnState>();
+    s->port.assign(lo.port_size, 0.f);
+    const std::size_t n_pre =
+        lo.pre_idx.empty() ? m_.ensembles[lo.pre_ens].n : lo.pre_idx.size();
+    if (lo.kind != "Voja") {
+      s->pre_act.assign(n_pre, 0.f);
+      s->tmp.assign(n_pre, 0.f);
+      if (lo.pre_synapse) s->pre_filter = FilterBank(*lo.pre_synapse, n_pre);
+    }
+    if (lo.kind == "PES") {
+      s->local.assign(c.size_out, 0.f);
+    } else if (lo.kind == "RLS") {
+      s->local.assign(c.size_out, 0.f);
+      s->delta = ir::RowMatrixF::Zero(c.W.rows(), c.W.cols());
+      s->P = Eigen::MatrixXf::Identity(Eigen::Index(n_pre), Eigen::Index(n_pre)) *
+             float(lo.learning_rate * m_.dt / double(n_pre));
+    } else if (lo.kind == "BCM" || lo.kind == "Oja") {
+      const std::size_t n_post = m_.ensembles[lo.post_ens].n;
+      s->post_act.assign(n_post, 0.f);
+      s->theta.assign(n_post, 0.f);
+      if (lo.post_synapse) s->post_filter = FilterBank(*lo.post_synapse, n_post);
+      if (lo.theta_synapse) s->theta_filter = FilterBank(*lo.theta_synapse, n_post);
+      s->delta = ir::RowMatrixF::Zero(c.W.rows(), c.W.cols());
+    } else if (lo.kind == "Voja") {
+      const auto& post = m_.ensembles[lo.post_ens];
+      s->post_act.assign(post.n, 0.f);
+      if (lo.post_synapse) s->post_filter = FilterBank(*lo.post_synapse, post.n);
+      s->enc_delta.assign(post.n * post.d, 0.f);
+      ens_[lo.post_ens]->encoders_learned = true;
+    }
+    learn_.push_back(std::move(s));
+  }
+  for (const auto& p : m_.probes) {
+    auto s = std::make_unique<ProbeState>();
+    using S = ir::ProbeOp::Source;
+    std::size_t size = p.size;
+    switch (p.source) {
+      case S::NodeOutput: size = m_.nodes[p.obj].size_out; break;
+      case S::EnsInput: size = m_.ensembles[p.obj].d; break;
+      case S::NeuronsOutput:
+      case S::NeuronsInput:
+      case S::NeuronsState: size = m_.ensembles[p.obj].n; break;
+      case S::ConnOutput:
+      case S::ConnU: size = m_.conns[p.obj].size_out; break;
+      case S::ConnInput: size = conns_[p.obj]->xin.size(); break;
+      case S::ConnWeights: size = std::size_t(m_.conns[p.obj].W.size()); break;
+      case S::LearnError: size = m_.learning[p.obj].port_size; break;
+      case S::LearnActivities: size = learn_[p.obj]->pre_act.size(); break;
+      case S::LearnDelta: size = std::size_t(m_.conns[m_.learning[p.obj].conn].W.size()); break;
+      case S::LearnEncoders: {
+        const auto& e = m_.ensembles[m_.learning[p.obj].post_ens];
+        size = e.n * e.d;
+        break;
+      }
+    }
+    s->value.assign(size, 0.f);
+    if (!p.idx.empty()) size = p.idx.size();
+    s->size = size;
+    s->y.assign(size, 0.f);
+    if (p.synapse) s->filter = FilterBank(*p.synapse, size);
+    s->period = p.sample_every > 0 ? p.sample_every / m_.dt : 1.0;
+    probes_.push_back(std::move(s));
+  }
+  for (const auto& level : m_.levels) {
+    std::size_t w = 0;
+    for (auto o : level)
+      if (o.kind == ir::ObjRef::Kind::Ensemble) w += m_.ensembles[o.index].n;
+    level_work_.push_back(w);
+  }
+  init_runtime(seed);
+}
+
+Executor::~Executor() = default;
+
+void Executor::init_runtime(std::uint64_t seed) {
+  seed_ = seed;
+  n_ = 0;
+  for (std::size_t i = 0; i < ens_.size(); ++i) {
+    const auto& e = m_.ensembles[i];
+    auto& s = *ens_[i];
+    std::fill(s.x.begin(), s.x.end(), 0.f);
+    std::fill(s.out.begin(), s.out.end(), 0.f);
+    s.n_fired = 0;
+    s.rng = Rng(mix_seed(seed, e.stream));
+    if (!e.direct) {
+      s.state = e.init_state;
+      s.state_ptr.clear();
+      for (auto& v : s.state) s.state_ptr.push_back(v.data());
+      s.enc_t = e.enc_t;
+      if (e.noise) {
+        Rng r(e.noise->seed ? *e.noise->seed : mix_seed(seed, e.stream + 7));
+        s.noise = e.noise->make_step(0, e.n, m_.dt, r);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    const auto& n = m_.nodes[i];
+    auto& s = *nodes_[i];
+    std::fill(s.in.begin(), s.in.end(), 0.0);
+    std::fill(s.out.begin(), s.out.end(), 0.f);
+    if (n.kind == ir::NodeOp::Kind::Constant)
+      for (std::size_t k = 0; k < n.size_out; ++k) s.out[k] = static_cast<float>(n.constant[k]);
+    if (n.kind == ir::NodeOp::Kind::Process) {
+      Rng r(n.process->seed ? *n.process->seed : mix_seed(seed, n.stream));
+      try {
+        s.proc = n.process->make_step(n.size_in, n.size_out, m_.dt, r);
+      } catch (const Error& e) {
+        throw BuildError(n.name + ": " + e.what());
+      }
+    }
+  }
+  for (std::size_t ci = 0; ci < conns_.size(); ++ci) {
+    auto& s = *conns_[ci];
+    std::fill(s.u.begin(), s.u.end(), 0.f);
+    std::fill(s.y.begin(), s.y.end(), 0.f);
+    s.filter.reset();
+    s.W = m_.conns[ci].W;
+  }
+  for (auto& l : learn_) {
+    std::fill(l->port.begin(), l->port.end(), 0.f);
+    std::fill(l->pre_act.begin(), l->pre_act.end(), 0.f);
+    std::fill(l->post_act.begin(), l->post_act.end(), 0.f);
+    std::fill(l->theta.begin(), l->theta.end(), 0.f);
+    std::fill(l->local.begin(), l->local.end(), 0.f);
+    l->pre_filter.reset();
+    l->post_filter.reset();
+    l->theta_filter.reset();
+    l->pending = false;
+    if (l->delta.size()) l->delta.setZero();
+    std::fill(l->enc_delta.begin(), l->enc_delta.end(), 0.f);
+  }
+  for (std::size_t li = 0; li < learn_.size(); ++li) {
+    const auto& lo = m_.learning[li];
+    if (lo.kind == "RLS") {
+      const auto n_pre = learn_[li]->P.rows();
+      learn_[li]->P = Eigen::MatrixXf::Identity(n_pre, n_pre) *
+                      float(lo.learning_rate * m_.dt / double(n_pre));
+    }
+  }
+  clear_probes();
+  for (auto& p : probes_) {
+    std::fill(p->y.begin(), p->y.end(), 0.f);
+    p->filter.reset();
+  }
+}
+
+void Executor::reset(std::uint64_t seed) { init_runtime(seed); }
+
+void Executor::clear_probes() {
+  for (auto& p : probes_) p->data.clear();
+}
+
+const std::vector<float>& Executor::probe_data(std::size_t k) const { return probes_.at(k)->data; }
+std::size_t Executor::probe_size(std::size_t k) const { return probes_.at(k)->size; }
+
+const float* Executor::conn_input(std::size_t ci) const {
+  return m_.conns[ci].synapse ? conns_[ci]->y.data() : conns_[ci]->u.data();
+}
+
+// Adds connection ci's delivered value into dst (size = post size) at post_idx.
+static inline void scatter_add(const ir::ConnOp& c, const float* v, float* dst) {
+  if (c.post_idx.empty()) {
+    for (std::size_t j = 0; j < c.size_out; ++j) dst[j] += v[j];
+  } else {
+    for (std::size_t j = 0; j < c.size_out; ++j) dst[c.post_idx[j]] += v[j];
+  }
+}
+
+void Executor::compute_conn(std::size_t ci) {
+  const auto& c = m_.conns[ci];
+  auto& s = *conns_[ci];
+  std::fill(s.u.begin(), s.u.end(), 0.f);
+  const bool pre_node = c.pre.kind == ir::ObjRef::Kind::Node;
+  if (c.mode == ir::ConnOp::Mode::Decoded) {
+    const auto& es = *ens_[c.pre.index];
+    if (m_.ensembles[c.pre.index].neuron_type->spiking()) {
+      accumulate_rows(s.W, es.out.data(), es.fired.data(), es.n_fired, s.u.data(), c.size_out);
+    } else {
+      accumulate_rows(s.W, es.out.data(), nullptr, es.out.size(), s.u.data(), c.size_out);
+    }
+    return;
+  }
+  // Value / Neurons: gather the (sliced) pre output.
+  const float* src = pre_node ? nodes_[c.pre.index]->out.data() : ens_[c.pre.index]->out.data();
+  const std::size_t nin = s.xin.size();
+  const float* x = src;
+  if (!c.pre_idx.empty()) {
+    for (std::size_t k = 0; k < nin; ++k) s.xin[k] = src[c.pre_idx[k]];
+    x = s.xin.data();
+  }
+  const float* mid = x;
+  if (c.function) {
+    for (std::size_t k = 0; k < nin; ++k) s.xd[k] = x[k];
+    std::vector<double> r = c.function(s.xd);
+    if (r.size() != c.size_mid)
+      throw SimulationError(c.name + ": function returned " + std::to_string(r.size()) +
+                            " values, expected " + std::to_string(c.size_mid));
+    for (std::size_t k = 0; k < r.size(); ++k) {
+      if (!std::isfinite(r[k]))
+        throw SimulationError(c.name + ": function returned a non-finite value (" + fmt(r[k]) +
+                              ") at t = " + fmt(double(n_) * m_.dt));
+      s.mid[k] = static_cast<float>(r[k]);
+    }
+    mid = s.mid.data();
+  }
+  if (c.identity) {
+    std::copy(mid, mid + c.size_out, s.u.begin());
+  } else if (c.mode == ir::ConnOp::Mode::Neurons && c.pre_idx.empty() &&
+             m_.ensembles[c.pre.index].neuron_type->spiking()) {
+    const auto& es = *ens_[c.pre.index];
+    accumulate_rows(s.W, es.out.data(), es.fired.data(), es.n_fired, s.u.data(), c.size_out);
+  } else {
+    accumulate_rows(s.W, mid, nullptr, c.size_mid, s.u.data(), c.size_out);
+  }
+}
+
+void Executor::eval_node(std::size_t i, double t) {
+  const auto& n = m_.nodes[i];
+  auto& s = *nodes_[i];
+  if (n.size_in) {
+    std::vector<float> acc(n.size_in, 0.f);
+    for (std::size_t ci : m_.node_in[i]) scatter_add(m_.conns[ci], conn_input(ci), acc.data());
+    for (std::size_t k = 0; k < n.size_in; ++k) s.in[k] = acc[k];
+  }
+  using K = ir::NodeOp::Kind;
+  auto take = [&](const std::vector<double>& r) {
+    if (r.size() != n.size_out)
+      throw SimulationError(n.name + ": output function returned " + std::to_string(r.size()) +
+                            " values at t = " + fmt(t) + ", expected " +
+                            std::to_string(n.size_out));
+    for (std::size_t k = 0; k < r.size(); ++k) {
+      if (!std::isfinite(r[k]))
+        throw SimulationError(n.name + ": output function returned a non-finite value (" +
+                              fmt(r[k]) + ") in element " + std::to_string(k) + " at t = " + fmt(t));
+      s.out[k] = static_cast<float>(r[k]);
+    }
+  };
+  switch (n.kind) {
+    case K::Constant: break;
+    case K::FnT: take(n.fn_t(t)); break;
+    case K::FnTX: take(n.fn_tx(t, s.in)); break;
+    case K::Process:
+      s.proc->step(t, s.in, s.out_d);
+      take(s.out_d);
+      break;
+    case K::Passthrough:
+      for (std::size_t k = 0; k < n.size_out; ++k) s.out[k] = static_cast<float>(s.in[k]);
+      break;
+  }
+  for (std::size_t ci : m_.node_out[i]) compute_conn(ci);
+}
+
+void Executor::eval_ensemble(std::size_t i, double t) {
+  const auto& e = m_.ensembles[i];
+  auto& s = *ens_[i];
+  std::fill(s.x.begin(), s.x.end(), 0.f);
+  if (s.has_nin) std::fill(s.nin.begin(), s.nin.end(), 0.f);
+  if (s.has_jin) std::fill(s.jin.begin(), s.jin.end(), 0.f);
+  for (std::size_t ci : m_.ens_in[i]) {
+    const auto& c = m_.conns[ci];
+    float* dst = c.post_kind == ir::PostKind::EnsX          ? s.x.data()
+                 : c.post_kind == ir::PostKind::NeuronsGain ? s.nin.data()
+                                                            : s.jin.data();
+    scatter_add(c, conn_input(ci), dst);
+  }
+  if (e.direct) {
+    std::copy(s.x.begin(), s.x.end(), s.out.begin());
+  } else {
+    // J = bias + Σ_k enc_t[k]·x_k (+ gain ⊙ nin) (+ jin) (+ noise)   (spec §3 step 4)
+    const std::size_t n = e.n;
+    float* J = s.J.data();
+    const float* bias = e.bias.data();
+    std::copy(bias, bias + n, J);
+    for (std::size_t k = 0; k < e.d; ++k) {
+      const float xk = s.x[k];
+      if (xk == 0.f) continue;
+      const float* ek = s.enc_t.data() + k * n;
+      for (std::size_t q = 0; q < n; ++q) J[q] += ek[q] * xk;
+    }
+    if (s.has_nin) {
+      const float* g = e.gain.data();
+      const float* v = s.nin.data();
+      for (std::size_t q = 0; q < n; ++q) J[q] += g[q] * v[q];
+    }
+    if (s.has_jin)
+      for (std::size_t q = 0; q < n; ++q) J[q] += s.jin[q];
+    if (s.noise) {
+      s.noise->step(t, {}, s.noise_d);
+      for (std::size_t q = 0; q < n; ++q) J[q] += static_cast<float>(s.noise_d[q]);
+    }
+    NeuronStepArgs a;
+    a.dt = static_cast<float>(m_.dt);
+    a.n = n;
+    a.J = J;
+    a.out = s.out.data();
+    a.state = s.state_ptr.data();
+    a.fired = s.fired.data();
+    a.rng = &s.rng;
+    s.n_fired = e.neuron_type->step(a);
+    if (!std::isfinite(J[0]) && n > 0)
+      throw SimulationError(e.name + ": input current became non-finite (" + fmt(J[0]) +
+                            ") at t = " + fmt(t));
+  }
+  for (std::size_t ci : m_.ens_out[i]) compute_conn(ci);
+}
+
+void Executor::apply_deltas() {
+  for (std::size_t li = 0; li < learn_.size(); ++li) {
+    auto& l = *learn_[li];
+    if (!l.pending) continue;
+    const auto& lo = m_.learning[li];
+    if (lo.kind == "Voja") {
+      auto& enc = ens_[lo.post_ens]->enc_t;
+      for (std::size_t k = 0; k < enc.size(); ++k) enc[k] += l.enc_delta[k];
+      continue;
+    }
+    auto& W = conns_[lo.conn]->W;
+    if (lo.kind == "PES") {
+      // Rank-1: W[r, j] += ā_r · local_j (local already carries −κ·dt/N).
+      const std::size_t cols = std::size_t(W.cols());
+      const std::size_t rows = std::size_t(W.rows());
+      float* w = W.data();
+      const float* loc = l.local.data();
+      for (std::size_t r = 0; r < rows; ++r) {
+        const float ar = l.pre_act[r];
+        if (ar == 0.f) continue;
+        float* wr = w + r * cols;
+        for (std::size_t j = 0; j < cols; ++j) wr[j] += ar * loc[j];
+      }
+    } else {
+      W += l.delta;
+    }
+  }
+}
+
+void Executor::learn_phase() {
+  for (std::size_t li = 0; li < learn_.size(); ++li) {
+    const auto& lo = m_.learning[li];
+    auto& l = *learn_[li];
+    const auto& c = m_.conns[lo.conn];
+    // Error / signal port: Σ over incoming connections of y[n−1] (synapse) or u[n] (None).
+    std::fill(l.port.begin(), l.port.end(), 0.f);
+    for (std::size_t ci : m_.learn_in[li]) scatter_add(m_.conns[ci], conn_input(ci), l.port.data());
+    const double kappa = lo.learning_rate;
+    const double dt = m_.dt;
+    // Filtered pre activities (same step, spec §1.2).
+    if (!l.pre_act.empty()) {
+      const auto& pre = *ens_[lo.pre_ens];
+      const float* a = pre.out.data();
+      if (!lo.pre_idx.empty()) {
+        for (std::size_t k = 0; k < lo.pre_idx.size(); ++k) l.tmp[k] = pre.out[lo.pre_idx[k]];
+        a = l.tmp.data();
+      }
+      if (lo.pre_synapse) l.pre_filter.step(a, l.pre_act.data());
+      else std::copy(a, a + l.pre_act.size(), l.pre_act.begin());
+    }
+    auto post_activities = [&]() {
+      const auto& post = *ens_[lo.post_ens];
+      if (lo.post_synapse) l.post_filter.step(post.out.data(), l.post_act.data());
+      else std::copy(post.out.begin(), post.out.end(), l.post_act.begin());
+    };
+    if (lo.kind == "PES") {
+      const double n_pre = double(m_.ensembles[lo.pre_ens].n);
+      const float scale = static_cast<float>(-kappa * dt / n_pre);
+      if (lo.error_to_neurons) {
+        // ε = Es·e (one value per targeted post neuron), spec §8.1.
+        const auto& E = lo.error_encoders;
+        for (std::size_t j = 0; j < l.local.size(); ++j) {
+          float v = 0.f;
+          for (std::size_t k = 0; k < l.port.size(); ++k) v += E(Eigen::Index(j), Eigen::Index(k)) * l.port[k];
+          l.local[j] = scale * v;
+        }
+      } else {
+        for (std::size_t j = 0; j < l.local.size(); ++j) l.local[j] = scale * l.port[j];
+      }
+      l.pending = true;
+    } else if (lo.kind == "RLS") {
+      Eigen::Map<const Eigen::VectorXf> r(l.pre_act.data(), Eigen::Index(l.pre_act.size()));
+      Eigen::VectorXf gv = l.P * r;
+      const float k = 1.f / (1.f + r.dot(gv));
+      l.P.noalias() -= k * gv * gv.transpose();
+      Eigen::Map<const Eigen::VectorXf> e(l.port.data(), Eigen::Index(l.port.size()));
+      l.delta.noalias() = -k * gv * e.transpose();
+      l.pending = true;
+    } else if (lo.kind == "BCM" || lo.kind == "Oja") {
+      post_activities();
+      const auto& post = *ens_[lo.post_ens];
+      const std::size_t cols = std::size_t(l.delta.cols());
+      // Column j of W is post neuron post_idx[j] (or j).
+      auto col_neuron = [&](std::size_t j) {
+        return c.post_idx.empty() ? j : static_cast<std::size_t>(c.post_idx[j]);
+      };
+      if (lo.kind == "BCM") {
+        if (lo.theta_synapse) l.theta_filter.step(post.out.data(), l.theta.data());
+        else std::copy(post.out.begin(), post.out.end(), l.theta.begin());
+        for (std::size_t r = 0; r < std::size_t(l.delta.rows()); ++r)
+          for (std::size_t j = 0; j < cols; ++j) {
+            const std::size_t q = col_neuron(j);
+            const float p = l.post_act[q];
+            l.delta(Eigen::Index(r), Eigen::Index(j)) =
+                float(kappa * dt) * p * (p - l.theta[q]) * l.pre_act[r];
+          }
+      } else {
+        const auto& W = conns_[lo.conn]->W;
+        for (std::size_t r = 0; r < std::size_t(l.delta.rows()); ++r)
+          for (std::size_t j = 0; j < cols; ++j) {
+            const float p = l.post_act[col_neuron(j)];
+            l.delta(Eigen::Index(r), Eigen::Index(j)) =
+                float(kappa * dt) * (p * l.pre_act[r] - float(lo.beta) * p * p *
+                                                            W(Eigen::Index(r), Eigen::Index(j)));
+          }
+      }
+      l.pending = true;
+    } else if (lo.kind == "Voja") {
+      post_activities();
+      const auto& e = m_.ensembles[lo.post_ens];
+      const auto& ps = *ens_[lo.post_ens];
+      const float sgl = 1.f + (l.port.empty() ? 0.f : l.port[0]);
+      // ΔEs_j = κ·dt·s·(c_j·p_j·x − p_j·Es_j), c_j = α_j / r   (spec §8.5)
+      for (std::size_t k = 0; k < e.d; ++k)
+        for (std::size_t j = 0; j < e.n; ++j) {
+          const float p = l.post_act[j];
+          const float cj = e.gain[j] / float(e.radius);
+          l.enc_delta[k * e.n + j] =
+              float(kappa * dt) * sgl * (cj * p * ps.x[k] - p * ps.enc_t[k * e.n + j]);
+        }
+      l.pending = true;
+    }
+  }
+}
+
+void Executor::record_probes() {
+  using S = ir::ProbeOp::Source;
+  const double n = double(n_);
+  for (std::size_t k = 0; k < probes_.size(); ++k) {
+    const auto& p = m_.probes[k];
+    auto& s = *probes_[k];
+    const float* v = nullptr;
+    switch (p.source) {
+      case S::NodeOutput: v = nodes_[p.obj]->out.data(); break;
+      case S::EnsInput: v = ens_[p.obj]->x.data(); break;
+      case S::NeuronsOutput: v = ens_[p.obj]->out.data(); break;
+      case S::NeuronsInput: v = ens_[p.obj]->J.data(); break;
+      case S::NeuronsState: v = ens_[p.obj]->state[p.state_index].data(); break;
+      case S::ConnOutput: v = conn_input(p.obj); break;
+      case S::ConnU: v = conns_[p.obj]->u.data(); break;
+      case S::ConnInput: v = conns_[p.obj]->xin.data(); break;
+      case S::ConnWeights: {
+        // Nengo orientation (size_out × rows), row-major.
+        const auto& W = conns_[p.obj]->W;
+        for (Eigen::Index j = 0; j < W.cols(); ++j)
+          for (Eigen::Index r = 0; r < W.rows(); ++r) s.value[std::size_t(j * W.rows() + r)] = W(r, j);
+        v = s.value.data();
+        break;
+      }
+      case S::LearnError: v = learn_[p.obj]->port.data(); break;
+      case S::LearnActivities: v = learn_[p.obj]->pre_act.data(); break;
+      case S::LearnDelta: {
+        const auto& l = *learn_[p.obj];
+        const auto& W = conns_[m_.learning[p.obj].conn]->W;
+        for (Eigen::Index j = 0; j < W.cols(); ++j)
+          for (Eigen::Index r = 0; r < W.rows(); ++r) {
+            float d = 0.f;
+            if (m_.learning[p.obj].kind == "PES") d = l.pre_act[std::size_t(r)] * l.local[std::size_t(j)];
+            else if (l.delta.size()) d = l.delta(r, j);
+            s.value[std::size_t(j * W.rows() + r)] = d;
+          }
+        v = s.value.data();
+        break;
+      }
+      case S::LearnEncoders: {
+        const auto& e = m_.ensembles[m_.learning[p.obj].post_ens];
+        const auto& enc = ens_[m_.learning[p.obj].post_ens]->enc_t;
+        for (std::size_t j = 0; j < e.n; ++j)
+          for (std::size_t q = 0; q < e.d; ++q) s.value[j * e.d + q] = enc[q * e.n + j];
+        v = s.value.data();
+        break;
+      }
+    }
+    const float* sel = v;
+    if (!p.idx.empty()) {
+      // value buffer is at least as large as the selection
+      for (std::size_t q = 0; q < p.idx.size(); ++q) s.value[q] = v[p.idx[q]];
+      sel = s.value.data();
+    }
+    const bool sample = std::fmod(n, s.period) < 1.0;
+    if (p.synapse) {
+      // A filtered probe is a connection into a sink: it records y[n−1] (spec §1.5).
+      if (sample) s.data.insert(s.data.end(), s.y.begin(), s.y.end());
+      if (sel == s.y.data()) continue;
+      s.filter.step(sel, s.y.data());
+    } else if (sample) {
+      s.data.insert(s.data.end(), sel, sel + s.size);
+    }
+  }
+}
+
+void Executor::step() {
+  ++n_;
+  const double t = double(n_) * m_.dt;
+  apply_deltas();
+  for (std::size_t L = 0; L < m_.levels.size(); ++L) {
+    const auto& level = m_.levels[L];
+    for (const auto& o : level)
+      if (o.kind == ir::ObjRef::Kind::Node) eval_node(o.index, t);
+    const bool par = threads_ > 1 && level_work_[L] >= 4096;
+    if (!par) {
+      for (const auto& o : level)
+        if (o.kind == ir::ObjRef::Kind::Ensemble) eval_ensemble(o.index, t);
+    } else {
+      std::exception_ptr err;
+      std::mutex mu;
+      const std::ptrdiff_t cnt = static_cast<std::ptrdiff_t>(level.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+      for (std::ptrdiff_t q = 0; q < cnt; ++q) {
+        const auto& o = level[std::size_t(q)];
+        if (o.kind != ir::ObjRef::Kind::Ensemble) continue;
+        try {
+          eval_ensemble(o.index, t);
+        } catch (...) {
+          std::lock_guard<std::mutex> lk(mu);
+          if (!err) err = std::current_exception();
+        }
+      }
+      if (err) std::rethrow_exception(err);
+    }
+  }
+  learn_phase();
+  for (std::size_t ci = 0; ci < conns_.size(); ++ci) {
+    if (!m_.conns[ci].synapse) continue;
+    auto& s = *conns_[ci];
+    s.filter.step(s.u.data(), s.y.data());
+  }
+  record_probes();
+}
+
+}  // namespace myelin::cpu

@@ -1,0 +1,296 @@
+// Integration tests of the NEF simulator against spec golden values and Nengo 4.1's
+// reference ranges (spec §1.2, §5, issue "Foundation").
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "myelin/myelin.hpp"
+
+using namespace myelin;
+
+namespace {
+
+double rmse(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
+  return std::sqrt((a - b).array().square().mean());
+}
+
+}  // namespace
+
+TEST(Timing, ConstantThroughLowpassIntoPassthrough) {
+  // Spec §1.2: 0, 0.1813, 0.3297, 0.4512 (one step delay + Lowpass(0.005) ZOH).
+  Network net("t", 0);
+  auto c = net.node(1.0);
+  auto pt = net.passthrough(1);
+  net.connect(c, pt, {.synapse = 0.005});
+  auto p = net.probe(pt);
+  Simulator sim(net);
+  sim.run_steps(4);
+  auto d = sim.data(p);
+  ASSERT_EQ(d.rows(), 4);
+  EXPECT_NEAR(d(0, 0), 0.0, 1e-7);
+  EXPECT_NEAR(d(1, 0), 0.1813, 1e-4);
+  EXPECT_NEAR(d(2, 0), 0.3297, 1e-4);
+  EXPECT_NEAR(d(3, 0), 0.4512, 1e-4);
+}
+
+TEST(Timing, DelayTable) {
+  // f(t) = t: node output at step n is n·dt (t starts at dt).
+  Network net("t", 0);
+  auto f = net.node([](double t) { return t; });
+  auto none = net.passthrough(1);
+  auto syn0 = net.passthrough(1);
+  net.connect(f, none, {.synapse = None});     // 0 steps
+  net.connect(f, syn0, {.synapse = Lowpass(0)});  // 1 step even with tau = 0
+  auto pf = net.probe(f);
+  auto pn = net.probe(none);
+  auto p0 = net.probe(syn0);
+  auto pfilt = net.probe(f, {.synapse = Lowpass(0)});  // records y[n-1]
+  Simulator sim(net);
+  sim.run_steps(5);
+  auto t = sim.trange();
+  EXPECT_NEAR(t(0), 0.001, 1e-12);
+  for (int n = 0; n < 5; ++n) {
+    EXPECT_NEAR(sim.data(pf)(n, 0), (n + 1) * 0.001, 1e-7);
+    EXPECT_NEAR(sim.data(pn)(n, 0), (n + 1) * 0.001, 1e-7);
+    EXPECT_NEAR(sim.data(p0)(n, 0), n * 0.001, 1e-7);
+    EXPECT_NEAR(sim.data(pfilt)(n, 0), n * 0.001, 1e-7);
+  }
+}
+
+TEST(Timing, SampleEveryAndTrange) {
+  // Spec §1.5: dt = 1 ms, sample_every = 2.5 ms records steps 3, 5, 8, 10.
+  Network net("t", 0);
+  auto f = net.node([](double t) { return t; });
+  auto p = net.probe(f, {.sample_every = 0.0025});
+  Simulator sim(net);
+  sim.run_steps(10);
+  auto d = sim.data(p);
+  auto tr = sim.trange(0.0025);
+  ASSERT_EQ(d.rows(), 4);
+  ASSERT_EQ(tr.size(), 4);
+  const int steps[] = {3, 5, 8, 10};
+  for (int k = 0; k < 4; ++k) {
+    EXPECT_NEAR(d(k, 0), steps[k] * 0.001, 1e-7);
+    EXPECT_NEAR(tr(k), steps[k] * 0.001, 1e-12);
+  }
+}
+
+TEST(Timing, EnsembleInputToSpikesSameStep) {
+  // A strong input through synapse=None into .neurons changes J in the same step.
+  Network net("t", 0);
+  auto f = net.node([](double t) { return t > 0.0025 ? 100.0 : 0.0; });
+  auto ens = net.ensemble(1, 1, {.max_rates = Choice({100.0}), .intercepts = Choice({0.0})});
+  net.connect(f, ens.neurons(), {.synapse = None});
+  auto pJ = net.probe(ens.neurons(), {.attr = "input"});
+  Simulator sim(net);
+  sim.run_steps(4);
+  auto J = sim.data(pJ);
+  EXPECT_NEAR(J(1, 0), 1.0, 1e-5);                 // bias only at step 2
+  EXPECT_NEAR(J(2, 0), 1.0 + 2.033245 * 100, 1e-2);  // step 3 sees the input
+}
+
+TEST(Decoders, RmseOnEvalPointsOverSeeds) {
+  // 100 LIF, D = 1: x -> x ≤ 0.01 [Nengo 0.0053–0.0077]; x -> x² ≤ 0.02 [0.0105–0.0164].
+  for (std::uint64_t seed = 0; seed < 5; ++seed) {
+    Network net("d", seed);
+    auto a = net.ensemble(100, 1);
+    auto b = net.ensemble(100, 1);
+    auto c1 = net.connect(a, b);
+    auto c2 = net.connect(a, b, {.function = [](const std::vector<double>& x) { return x[0] * x[0]; }});
+    Simulator sim(net);
+    auto info = sim.data(a);
+    Eigen::MatrixXd J = info.eval_points * info.scaled_encoders.transpose();
+    J.rowwise() += info.bias.transpose();
+    Eigen::MatrixXd A(J.rows(), J.cols());
+    for (Eigen::Index i = 0; i < J.cols(); ++i)
+      info.neuron_type->rates(std::span<const double>(J.col(i).data(), std::size_t(J.rows())),
+                              std::span<double>(A.col(i).data(), std::size_t(A.rows())));
+    Eigen::VectorXd x = info.eval_points.col(0);
+    Eigen::VectorXd y1 = A * sim.data(c1).weights.row(0).transpose();
+    Eigen::VectorXd y2 = A * sim.data(c2).weights.row(0).transpose();
+    EXPECT_LE(rmse(y1, x), 0.01) << "seed " << seed;
+    EXPECT_LE(rmse(y2, x.array().square().matrix()), 0.02) << "seed " << seed;
+    EXPECT_EQ(info.eval_points.rows(), 750);  // heuristic max(clip(500, 750, 2500), 200)
+  }
+}
+
+TEST(Spiking, TwoStageChannelOverSeeds) {
+  // WhiteSignal(5, high=5, rms=0.5) -> A -> B, 100 LIF each, probes synapse 0.01;
+  // RMSE(B − input) over t > 0.5 s ≤ 0.13 [Nengo 0.073–0.113].
+  for (std::uint64_t seed = 0; seed < 5; ++seed) {
+    Network net("ch", seed);
+    auto stim = net.node(WhiteSignal(5, 5, 0.5));
+    auto a = net.ensemble(100, 1);
+    auto b = net.ensemble(100, 1);
+    net.connect(stim, a);
+    net.connect(a, b);
+    auto pin = net.probe(stim);
+    auto pb = net.probe(b, {.synapse = 0.01});
+    Simulator sim(net);
+    sim.run(5.0);
+    auto t = sim.trange();
+    auto in = sim.data(pin);
+    auto out = sim.data(pb);
+    std::vector<double> err;
+    for (Eigen::Index k = 0; k < t.size(); ++k)
+      if (t(k) > 0.5) err.push_back(out(k, 0) - in(k, 0));
+    double s = 0;
+    for (double e : err) s += e * e;
+    const double r = std::sqrt(s / double(err.size()));
+    EXPECT_LE(r, 0.13) << "seed " << seed;
+    EXPECT_GE(r, 0.02) << "seed " << seed << " (suspiciously exact for a spiking channel)";
+  }
+}
+
+TEST(Spiking, SquareThroughDecodedConnectionOverSeeds) {
+  // ≤ 0.22 [Nengo 0.076–0.189].
+  for (std::uint64_t seed = 0; seed < 5; ++seed) {
+    Network net("sq", seed);
+    auto stim = net.node(WhiteSignal(5, 5, 0.5));
+    auto a = net.ensemble(100, 1);
+    auto b = net.ensemble(100, 1);
+    net.connect(stim, a);
+    net.connect(a, b, {.function = [](const std::vector<double>& x) { return x[0] * x[0]; }});
+    auto pin = net.probe(stim);
+    auto pb = net.probe(b, {.synapse = 0.01});
+    Simulator sim(net);
+    sim.run(5.0);
+    auto t = sim.trange();
+    auto in = sim.data(pin);
+    auto out = sim.data(pb);
+    double s = 0;
+    int cnt = 0;
+    for (Eigen::Index k = 0; k < t.size(); ++k)
+      if (t(k) > 0.5) {
+        const double e = out(k, 0) - in(k, 0) * in(k, 0);
+        s += e * e;
+        ++cnt;
+      }
+    EXPECT_LE(std::sqrt(s / cnt), 0.22) << "seed " << seed;
+  }
+}
+
+TEST(Determinism, SameSeedSameDataDifferentSeedDiffers) {
+  auto make = [](std::uint64_t seed) {
+    Network net("det", seed);
+    auto stim = net.node(WhiteSignal(1, 5, 0.5));
+    auto a = net.ensemble(50, 1);
+    net.connect(stim, a);
+    auto p = net.probe(a, {.synapse = 0.01});
+    Simulator sim(net);
+    sim.run(0.3);
+    return sim.data(p);
+  };
+  auto d1 = make(3), d2 = make(3), d3 = make(4);
+  EXPECT_EQ((d1 - d2).cwiseAbs().maxCoeff(), 0.0);
+  EXPECT_GT((d1 - d3).cwiseAbs().maxCoeff(), 1e-3);
+}
+
+TEST(Reset, RestoresStateWithoutRebuild) {
+  Network net("r", 1);
+  auto stim = net.node(WhiteSignal(1, 5, 0.5));
+  auto a = net.ensemble(50, 1);
+  net.connect(stim, a);
+  auto p = net.probe(a, {.synapse = 0.01});
+  Simulator sim(net);
+  sim.run(0.2);
+  auto d1 = sim.data(p);
+  sim.reset();
+  EXPECT_EQ(sim.n_steps(), 0u);
+  EXPECT_EQ(sim.data(p).rows(), 0);
+  sim.run(0.2);
+  EXPECT_EQ((sim.data(p) - d1).cwiseAbs().maxCoeff(), 0.0);
+}
+
+TEST(Errors, BadInputsNameTheObject) {
+  Network net("e", 0);
+  EXPECT_THROW(net.ensemble(0, 1), ValidationError);
+  EXPECT_THROW(net.ensemble(10, 0), ValidationError);
+  auto a = net.ensemble(10, 2, {.label = "alpha"});
+  auto b = net.ensemble(10, 3, {.label = "beta"});
+  try {
+    net.connect(a, b);
+    FAIL() << "expected a size mismatch";
+  } catch (const ValidationError& e) {
+    EXPECT_NE(std::string(e.what()).find("alpha"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("(3, 2)"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(net.connect(a, b, {.transform = Eigen::MatrixXd::Ones(2, 2)}), ValidationError);
+  EXPECT_NO_THROW(net.connect(a, b, {.transform = Eigen::MatrixXd::Ones(3, 2)}));
+  EXPECT_THROW(a[Slice(5, 9)], ValidationError);  // empty slice (size 2)
+  EXPECT_THROW(a[std::vector<int>{2}], ValidationError);
+}
+
+TEST(Errors, InterceptAndMaxRate) {
+  {
+    Network net("e", 0);
+    net.ensemble(5, 1, {.intercepts = Choice({1.2}), .label = "hi"});
+    EXPECT_THROW(Simulator s(net), BuildError);
+  }
+  {
+    Network net("e", 0);
+    net.ensemble(5, 1, {.max_rates = Choice({600.0}), .label = "fast"});
+    try {
+      Simulator s(net);
+      FAIL();
+    } catch (const BuildError& e) {
+      EXPECT_NE(std::string(e.what()).find("fast"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Errors, NodeFunctionWrongSizeOrNaN) {
+  {
+    Network net("e", 0);
+    auto n = net.node([](double t) { return std::vector<double>(t > 0.002 ? 3 : 2, 0.0); },
+                      {.label = "grow"});
+    net.probe(n);
+    Simulator sim(net);
+    EXPECT_THROW(sim.run_steps(5), SimulationError);
+  }
+  {
+    Network net("e", 0);
+    auto n = net.node([](double t) { return t > 0.002 ? std::nan("") : 0.0; }, {.label = "nan"});
+    net.probe(n);
+    Simulator sim(net);
+    try {
+      sim.run_steps(5);
+      FAIL();
+    } catch (const SimulationError& e) {
+      EXPECT_NE(std::string(e.what()).find("nan"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Errors, CycleWithoutSynapse) {
+  Network net("e", 0);
+  auto a = net.passthrough(1, "a");
+  auto b = net.passthrough(1, "b");
+  net.connect(a, b, {.synapse = None});
+  net.connect(b, a, {.synapse = None});
+  try {
+    Simulator sim(net);
+    FAIL();
+  } catch (const BuildError& e) {
+    EXPECT_NE(std::string(e.what()).find("cycle"), std::string::npos);
+  }
+  // With a synapse in the loop it builds.
+  Network ok("ok", 0);
+  auto c = ok.passthrough(1, "c");
+  auto d = ok.passthrough(1, "d");
+  ok.connect(c, d, {.synapse = None});
+  ok.connect(d, c, {.synapse = 0.005});
+  EXPECT_NO_THROW(Simulator s(ok));
+}
+
+TEST(Neurons, GainIsAppliedOnNeuronConnections) {
+  // Spec §6: J_i += α_i · v_i on connections into .neurons.
+  Network net("g", 0);
+  auto c = net.node(0.5);
+  auto e = net.ensemble(3, 1, {.max_rates = Choice({100.0}), .intercepts = Choice({0.0})});
+  net.connect(c, e.neurons(), {.synapse = None, .transform = Eigen::MatrixXd::Ones(3, 1)});
+  auto pJ = net.probe(e.neurons(), {.attr = "input"});
+  Simulator sim(net);
+  sim.run_steps(1);
+  for (int i = 0; i < 3; ++i) EXPECT_NEAR(sim.data(pJ)(0, i), 1.0 + 2.033245 * 0.5, 1e-4);
+}
