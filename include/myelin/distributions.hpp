@@ -32,6 +32,7 @@ using DistPtr = std::shared_ptr<const Distribution>;
 /// Uniform on [low, high) (integer = true draws integers in [low, high)).
 class Uniform : public Distribution {
  public:
+  using Distribution::sample;  // keep the scalar overload sample(n, rng) visible
   Uniform(double low, double high, bool integer = false);
   Eigen::MatrixXd sample(std::size_t n, std::size_t d, Rng& rng) const override;
   std::string repr() const override;
@@ -42,6 +43,7 @@ class Uniform : public Distribution {
 /// Normal with mean and std (std > 0).
 class Gaussian : public Distribution {
  public:
+  using Distribution::sample;  // keep the scalar overload sample(n, rng) visible
   Gaussian(double mean, double std);
   Eigen::MatrixXd sample(std::size_t n, std::size_t d, Rng& rng) const override;
   std::string repr() const override;
@@ -51,6 +53,7 @@ class Gaussian : public Distribution {
 /// Exponential with given scale, shifted, optionally capped at high.
 class Exponential : public Distribution {
  public:
+  using Distribution::sample;  // keep the scalar overload sample(n, rng) visible
   explicit Exponential(double scale, double shift = 0.0,
                        double high = std::numeric_limits<double>::infinity());
   Eigen::MatrixXd sample(std::size_t n, std::size_t d, Rng& rng) const override;
@@ -61,6 +64,7 @@ class Exponential : public Distribution {
 /// Choice among options (rows; a vector of scalars means 1-D options), optional weights.
 class Choice : public Distribution {
  public:
+  using Distribution::sample;  // keep the scalar overload sample(n, rng) visible
   explicit Choice(std::vector<double> options, std::vector<double> weights = {});
   explicit Choice(Eigen::MatrixXd options, std::vector<double> weights = {});
   Eigen::MatrixXd sample(std::size_t n, std::size_t d, Rng& rng) const override;
@@ -72,6 +76,7 @@ class Choice : public Distribution {
 /// Fixed samples (rows), returned as given (n and d must match).
 class Samples : public Distribution {
  public:
+  using Distribution::sample;  // keep the scalar overload sample(n, rng) visible
   explicit Samples(Eigen::MatrixXd samples);
   Eigen::MatrixXd sample(std::size_t n, std::size_t d, Rng& rng) const override;
   std::string repr() const override;
@@ -82,6 +87,7 @@ class Samples : public Distribution {
 /// Gaussian vectors (ball radius = U^(1/d)), optionally with a minimum magnitude.
 class UniformHypersphere : public Distribution {
  public:
+  using Distribution::sample;  // keep the scalar overload sample(n, rng) visible
   explicit UniformHypersphere(bool surface = false, double min_magnitude = 0.0);
   Eigen::MatrixXd sample(std::size_t n, std::size_t d, Rng& rng) const override;
   std::string repr() const override;
@@ -92,6 +98,7 @@ class UniformHypersphere : public Distribution {
 /// Quasi-random (R_d golden-ratio sequence with random offset and shuffle) in [0, 1)^d.
 class QuasirandomSequence : public Distribution {
  public:
+  using Distribution::sample;  // keep the scalar overload sample(n, rng) visible
   QuasirandomSequence() = default;
   Eigen::MatrixXd sample(std::size_t n, std::size_t d, Rng& rng) const override;
   std::string repr() const override;
@@ -102,6 +109,7 @@ class QuasirandomSequence : public Distribution {
 /// random rotation.
 class ScatteredHypersphere : public Distribution {
  public:
+  using Distribution::sample;  // keep the scalar overload sample(n, rng) visible
   explicit ScatteredHypersphere(bool surface = false, double min_magnitude = 0.0);
   Eigen::MatrixXd sample(std::size_t n, std::size_t d, Rng& rng) const override;
   std::string repr() const override;

@@ -130,6 +130,11 @@ class Piecewise : public Process {
                      std::string interpolation = "zero");
   explicit Piecewise(std::map<double, Value> data, std::size_t size_out,
                      std::string interpolation = "zero");
+  /// Braced data, e.g. Piecewise({{0.5, {1.0}}}): without this overload a single-key list is
+  /// ambiguous with the copy constructor.
+  explicit Piecewise(std::initializer_list<std::pair<const double, std::vector<double>>> data,
+                     std::string interpolation = "zero")
+      : Piecewise(std::map<double, std::vector<double>>(data), std::move(interpolation)) {}
   std::string repr() const override;
   std::optional<std::size_t> default_size_out() const override;
   std::unique_ptr<ProcessStep> make_step(std::size_t size_in, std::size_t size_out, double dt,

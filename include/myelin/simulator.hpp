@@ -66,8 +66,9 @@ class Simulator {
   Eigen::MatrixXd data(const Probe& probe) const;
   EnsembleInfo data(const Ensemble& ens) const;
   ConnectionInfo data(const Connection& conn) const;
-  /// Writes every probe (named by label, or "probe_<k>"), plus "trange", to an .npz file.
-  void save_npz(const std::string& path) const;
+  /// Writes every probe (named by label, or "probe_<k>"), or only those in `only`, plus
+  /// "trange", to a numpy-readable .npz file.
+  void save_npz(const std::string& path, const std::vector<Probe>& only = {}) const;
 
   std::size_t n_steps() const;
   double time() const;

@@ -119,6 +119,15 @@ class FilterBank {
   std::vector<float> state_;  // order × channels, channel-contiguous per state row
   std::vector<float> tmp_;
   float a_ = 0.f, b_ = 1.f;
+  // General kind: the nonzero entries of A (row-major order, so sparse realisations such as
+  // Triangle's shift register cost O(order) per channel) and float copies of B, C, D.
+  struct Entry {
+    std::size_t row, col;
+    float value;
+  };
+  std::vector<Entry> a_nz_;
+  std::vector<float> b_vec_, c_vec_;
+  float d_ = 1.f;
 };
 
 }  // namespace myelin

@@ -98,13 +98,14 @@ ConnectionInfo Simulator::data(const Connection& conn) const {
   return {c.weights, c.eval_points, c.transform, c.solver_info};
 }
 
-void Simulator::save_npz(const std::string& path) const {
+void Simulator::save_npz(const std::string& path, const std::vector<Probe>& only) const {
   NpzWriter w(path);
-  w.add("trange", Eigen::MatrixXd(trange()));
-  for (std::size_t k = 0; k < probe_names_.size(); ++k) {
-    Probe p(nullptr, k);
-    w.add(probe_names_[k], data(p));
-  }
+  w.add("trange", Eigen::VectorXd(trange()));
+  std::vector<std::size_t> ids;
+  for (const auto& p : only) ids.push_back(p.id());
+  if (only.empty())
+    for (std::size_t k = 0; k < probe_names_.size(); ++k) ids.push_back(k);
+  for (std::size_t k : ids) w.add(probe_names_.at(k), data(Probe(nullptr, k)));
   w.close();
 }
 

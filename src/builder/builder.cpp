@@ -84,10 +84,6 @@ std::size_t default_n_eval_points(std::size_t n, std::size_t d) {
   return std::max(a, 2 * n);
 }
 
-bool is_direct(const detail::EnsembleRec& r) {
-  return r.opts.neuron_type && r.opts.neuron_type.get()->is_direct();
-}
-
 void build_ensemble(const Graph& g, std::size_t id, std::uint64_t seed, ir::EnsembleOp& e) {
   const auto& r = g.ensembles[id];
   const auto& o = r.opts;
