@@ -49,6 +49,9 @@ class NeuronType {
   virtual std::size_t step(const NeuronStepArgs& args) const = 0;
   /// Steady-state output for constant input current J (used to solve decoders).
   virtual void rates(std::span<const double> J, std::span<double> out) const = 0;
+  /// rates() in float32 for the builder's activity matrices (fast path; the default converts
+  /// to double and calls rates()). Relative accuracy ~1e-6.
+  virtual void rates_f(std::span<const float> J, std::span<float> out) const;
   /// gain/bias from max_rates and intercepts (spec §4). Throws BuildError naming the neuron
   /// index and value when impossible (e.g. LIF intercept >= 1, max_rate >= 1/tau_ref).
   /// The default implementation inverts rates() numerically.
@@ -81,6 +84,7 @@ class LIFRate : public NeuronType {
   bool spiking() const override { return false; }
   std::size_t step(const NeuronStepArgs& args) const override;
   void rates(std::span<const double> J, std::span<double> out) const override;
+  void rates_f(std::span<const float> J, std::span<float> out) const override;
   void gain_bias(std::span<const double> max_rates, std::span<const double> intercepts,
                  std::span<double> gain, std::span<double> bias) const override;
   void max_rates_intercepts(std::span<const double> gain, std::span<const double> bias,
@@ -118,6 +122,9 @@ class SoftLIFRate : public LIFRate {
   std::string kind() const override { return "SoftLIFRate"; }
   std::size_t step(const NeuronStepArgs& args) const override;
   void rates(std::span<const double> J, std::span<double> out) const override;
+  void rates_f(std::span<const float> J, std::span<float> out) const override {
+    NeuronType::rates_f(J, out);  // not LIFRate's: the soft curve differs
+  }
   NeuronTypePtr rate_twin(double lif_smoothing = 0.0) const override;
   void rate_derivative(std::span<const double> J, std::span<double> out) const override;
   double sigma;

@@ -27,6 +27,10 @@ class Solver {
   /// Throws BuildError (naming `who`) when the problem is degenerate (e.g. all-zero A).
   virtual Eigen::MatrixXd solve(const Eigen::MatrixXd& A, const Eigen::MatrixXd& Y, Rng& rng,
                                 SolverInfo& info, const std::string& who) const = 0;
+  /// Fast path used by the builder, with activities in float32. The default converts A to
+  /// double and calls solve(); LstsqL2 solves directly in float32.
+  virtual Eigen::MatrixXd solve_f(const Eigen::MatrixXf& A, const Eigen::MatrixXd& Y, Rng& rng,
+                                  SolverInfo& info, const std::string& who) const;
   /// True: the connection uses full neuron-to-neuron weights (spec §5, weights=True).
   bool weights = false;
   /// Compositional solvers solve decoders then multiply by the post encoders; all solvers
@@ -45,6 +49,8 @@ class LstsqL2 : public Solver {
   std::string repr() const override;
   Eigen::MatrixXd solve(const Eigen::MatrixXd& A, const Eigen::MatrixXd& Y, Rng& rng,
                         SolverInfo& info, const std::string& who) const override;
+  Eigen::MatrixXd solve_f(const Eigen::MatrixXf& A, const Eigen::MatrixXd& Y, Rng& rng,
+                          SolverInfo& info, const std::string& who) const override;
   double reg;
 };
 
@@ -105,5 +111,11 @@ class NoSolver : public Solver {
 Eigen::MatrixXd solve_ridge_cholesky(const Eigen::MatrixXd& A, const Eigen::MatrixXd& Y,
                                      const Eigen::VectorXd& lambda, SolverInfo& info,
                                      const std::string& who);
+
+/// Single-precision ridge solve with a uniform lambda for the build's fast path: float32
+/// SYRK + Cholesky (primal, or dual when m < N) and one float32 refinement step. Falls back
+/// to solve_ridge_cholesky when the float factorisation fails.
+Eigen::MatrixXd solve_ridge_float32(const Eigen::MatrixXf& A, const Eigen::MatrixXd& Y,
+                                    double lambda, SolverInfo& info, const std::string& who);
 
 }  // namespace myelin

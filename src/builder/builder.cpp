@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <exception>
@@ -186,10 +187,12 @@ void build_ensemble(const Graph& g, std::size_t id, std::uint64_t seed, ir::Ense
 }
 
 // Per-ensemble cache of the default-eval-point activities (shared by all decoded
-// connections and probes from that ensemble: no redundant activity matrices).
+// connections and probes from that ensemble: no redundant activity matrices). Freed as
+// soon as the last solve that needs it is done, so big models do not hold them all.
 struct ActivityCache {
   std::once_flag once;
-  Eigen::MatrixXd A;
+  Eigen::MatrixXf A;
+  std::atomic<int> users{0};
 };
 
 std::vector<int> slice_of(const Endpoint& e) {
@@ -210,6 +213,22 @@ std::optional<DiscreteFilter> discretize(const SynapseParam& s, double dt) {
 }
 
 }  // namespace
+
+Eigen::MatrixXf ensemble_activities_f(const ir::EnsembleOp& ens, const Eigen::MatrixXd& X) {
+  // Float32 version for the build: J = X Esᵀ + bias with a float GEMM, then rates_f per
+  // neuron (contiguous columns).
+  const Eigen::MatrixXf Xf = X.cast<float>();
+  const Eigen::MatrixXf Ef = ens.scaled_encoders.cast<float>();
+  Eigen::MatrixXf J(Xf.rows(), Ef.rows());
+  J.noalias() = Xf * Ef.transpose();
+  Eigen::MatrixXf A(J.rows(), J.cols());
+  for (Eigen::Index i = 0; i < J.cols(); ++i) {
+    J.col(i).array() += ens.bias[std::size_t(i)];
+    ens.neuron_type->rates_f(std::span<const float>(J.col(i).data(), std::size_t(J.rows())),
+                             std::span<float>(A.col(i).data(), std::size_t(A.rows())));
+  }
+  return A;
+}
 
 Eigen::MatrixXd ensemble_activities(const ir::EnsembleOp& ens, const Eigen::MatrixXd& X) {
   // J = gain ⊙ (X Eᵀ / r) + bias  (spec §5: activities use x / r; rates never spikes).
@@ -302,10 +321,11 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
   // Connections: first the cheap structure, then the decoder solves in parallel.
   std::vector<std::unique_ptr<ActivityCache>> acache(g.ensembles.size());
   for (auto& a : acache) a = std::make_unique<ActivityCache>();
-  auto activities_for = [&](std::size_t ens) -> const Eigen::MatrixXd& {
+  auto activities_for = [&](std::size_t ens) -> const Eigen::MatrixXf& {
     auto& c = *acache[ens];
-    std::call_once(c.once,
-                   [&] { c.A = ensemble_activities(M.ensembles[ens], M.ensembles[ens].eval_points); });
+    std::call_once(c.once, [&] {
+      c.A = ensemble_activities_f(M.ensembles[ens], M.ensembles[ens].eval_points);
+    });
     return c.A;
   };
 
@@ -338,9 +358,23 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
     c.synapse = discretize(*r.opts.synapse, bo.dt);
     c.learning = conn_learn[ci];
     Rng crng(seeds.conn[ci]);
-    c.transform = r.opts.transform.is_none()
-                      ? Eigen::MatrixXd::Identity(Eigen::Index(c.size_out), Eigen::Index(c.size_mid))
-                      : r.opts.transform.materialize(c.size_out, c.size_mid, crng, c.name);
+    // Deep-SNN layers (ir/layer.hpp): conv/pool transforms stay structured, and identity
+    // connections out of nodes / .neurons of big layers are not materialised (a 21632-neuron
+    // layer would need a 3.7 GB identity); executors use `identity` / `layer` instead of W.
+    const bool decoded_pre = r.pre.kind == ObjKind::Ensemble && !M.ensembles[r.pre.id].direct;
+    const bool lazy_identity = r.opts.transform.is_none() && !decoded_pre &&
+                               c.size_out * c.size_mid > (std::size_t(1) << 22);
+    if (r.opts.transform.is_structured()) {
+      if (decoded_pre)
+        throw BuildError(c.name + ": a " + r.opts.transform.repr() +
+                         " transform needs a Node or .neurons pre object, not a decoded ensemble");
+      c.layer = ir::make_layer_spec(r.opts.transform, crng, c.name);
+    } else if (!lazy_identity) {
+      c.transform = r.opts.transform.is_none()
+                        ? Eigen::MatrixXd::Identity(Eigen::Index(c.size_out), Eigen::Index(c.size_mid))
+                        : r.opts.transform.materialize(c.size_out, c.size_mid, crng, c.name);
+    }
+    for (double b : r.opts.transform.bias_values(c.size_out, c.name)) c.bias.push_back(float(b));
     const bool weights_solver = r.opts.solver.get()->weights;
 
     // Post side.
@@ -476,18 +510,30 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
     }
   }
 
-  // Decoder solves, in parallel over jobs (spec §5).
-  parallel_for(jobs.size(), threads, [&](std::size_t k) {
+  // Decoder solves, in parallel over jobs (spec §5); biggest first for load balance.
+  for (const auto& j : jobs)
+    if (j.eval_points.empty() && j.solver->needs_activities()) ++acache[j.pre_ens]->users;
+  std::vector<std::size_t> order(jobs.size());
+  std::iota(order.begin(), order.end(), std::size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return M.ensembles[jobs[a].pre_ens].n > M.ensembles[jobs[b].pre_ens].n;
+  });
+  parallel_for(jobs.size(), threads, [&](std::size_t kk) {
+    const std::size_t k = order[kk];
     const SolveJob& j = jobs[k];
     auto& c = M.conns[j.conn];
     const auto& pre = M.ensembles[j.pre_ens];
     Rng rng(j.seed);
     Eigen::MatrixXd X;
-    const Eigen::MatrixXd* A = nullptr;
-    Eigen::MatrixXd Aown;
+    const Eigen::MatrixXf* A = nullptr;
+    Eigen::MatrixXf Aown;
+    bool shared = false;
     if (j.eval_points.empty()) {
       X = pre.eval_points;
-      if (j.solver->needs_activities()) A = &activities_for(j.pre_ens);
+      if (j.solver->needs_activities()) {
+        A = &activities_for(j.pre_ens);
+        shared = true;
+      }
     } else {
       X = j.eval_points.is_dist()
               ? j.eval_points.dist()->sample(
@@ -498,7 +544,7 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
                               " columns, got " + std::to_string(X.cols()));
       if (j.scale_eval_points) X *= pre.radius;
       if (j.solver->needs_activities()) {
-        Aown = ensemble_activities(pre, X);
+        Aown = ensemble_activities_f(pre, X);
         A = &Aown;
       }
     }
@@ -525,9 +571,16 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
     } else {
       Y = Xs;
     }
-    static const Eigen::MatrixXd kEmpty;
-    Eigen::MatrixXd D = j.solver->solve(A ? *A : Eigen::MatrixXd(Eigen::MatrixXd::Zero(X.rows(), Eigen::Index(pre.n))),
-                                        Y, rng, c.solver_info, c.name);
+    Eigen::MatrixXd D;
+    if (A) {
+      D = j.solver->solve_f(*A, Y, rng, c.solver_info, c.name);
+    } else {
+      D = j.solver->solve(Eigen::MatrixXd::Zero(0, Eigen::Index(pre.n)), Y, rng, c.solver_info,
+                          c.name);
+    }
+    if (shared && --acache[j.pre_ens]->users == 0) {
+      acache[j.pre_ens]->A = Eigen::MatrixXf();  // last user: free it
+    }
     if (static_cast<std::size_t>(D.rows()) != pre.n || static_cast<std::size_t>(D.cols()) != c.size_mid)
       throw BuildError(c.name + ": solver returned decoders of shape (" + std::to_string(D.rows()) +
                        ", " + std::to_string(D.cols()) + "), expected (" + std::to_string(pre.n) +

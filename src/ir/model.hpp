@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ir/layer.hpp"
 #include "myelin/learning.hpp"
 #include "myelin/neurons.hpp"
 #include "myelin/processes.hpp"
@@ -85,6 +86,10 @@ struct ConnOp {
   std::vector<int> post_idx;  ///< empty = contiguous [0, size_out)
   std::optional<DiscreteFilter> synapse;  ///< nullopt = None (same-step)
   std::vector<std::size_t> learning;      ///< learning ops modifying W
+  /// Deep-SNN layers (ir/layer.hpp): a convolution / pooling transform stays structured here
+  /// (W is then empty), and u gets `bias` added (per output, or per channel for a conv).
+  std::shared_ptr<const LayerSpec> layer;
+  std::vector<float> bias;
   // Build results, exposed through Simulator::data(connection).
   Eigen::MatrixXd weights;      ///< Nengo orientation: (size_out × n_rows)
   Eigen::MatrixXd eval_points;  ///< decoded connections

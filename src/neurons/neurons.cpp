@@ -21,6 +21,12 @@ using neurons_detail::neuron_error;
 // ---------------------------------------------------------------------------------------------
 // NeuronType defaults
 
+void NeuronType::rates_f(std::span<const float> J, std::span<float> out) const {
+  std::vector<double> Jd(J.begin(), J.end()), od(J.size());
+  rates(Jd, od);
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(od[i]);
+}
+
 void NeuronType::init_state(std::size_t n, float* const* state, Rng&) const {
   const std::size_t k = state_names().size();
   for (std::size_t s = 0; s < k; ++s) std::fill(state[s], state[s] + n, 0.0f);

@@ -300,6 +300,64 @@ Eigen::MatrixXd solve_ridge_cholesky(const Eigen::MatrixXd& A, const Eigen::Matr
   return D;
 }
 
+// ---- float32 fast path ----------------------------------------------------------------
+
+Eigen::MatrixXd Solver::solve_f(const Eigen::MatrixXf& A, const Eigen::MatrixXd& Y, Rng& rng,
+                                SolverInfo& info, const std::string& who) const {
+  return solve(A.cast<double>(), Y, rng, info, who);
+}
+
+Eigen::MatrixXd solve_ridge_float32(const Eigen::MatrixXf& A, const Eigen::MatrixXd& Y,
+                                    double lambda, SolverInfo& info, const std::string& who) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Index m = A.rows(), N = A.cols();
+  const MatrixXf Yf = Y.cast<float>();
+  const float lam = static_cast<float>(lambda);
+  MatrixXf D;
+  if (m >= N) {
+    // Primal: (AᵀA + λI) D = AᵀY. The regularised Gram matrix is well conditioned enough
+    // for float32; one refinement step recovers what rounding loses.
+    MatrixXf G = MatrixXf::Zero(N, N);
+    G.selfadjointView<Eigen::Lower>().rankUpdate(A.transpose());
+    G.diagonal().array() += lam;
+    Eigen::LLT<Eigen::Ref<MatrixXf>, Eigen::Lower> llt(G);
+    if (llt.info() != Eigen::Success) {
+      return solve_ridge_cholesky(A.cast<double>(), Y, VectorXd::Constant(1, lambda), info, who);
+    }
+    MatrixXf B = A.transpose() * Yf;
+    D = llt.solve(B);
+    MatrixXf R = Yf;
+    R.noalias() -= A * D;
+    MatrixXf g = -lam * D;
+    g.noalias() += A.transpose() * R;
+    D += llt.solve(g);
+    info.method = "cholesky-primal-f32";
+  } else {
+    // Dual: (AAᵀ + λI) Z = Y, D = AᵀZ.
+    MatrixXf K = MatrixXf::Zero(m, m);
+    K.selfadjointView<Eigen::Lower>().rankUpdate(A);
+    K.diagonal().array() += lam;
+    Eigen::LLT<Eigen::Ref<MatrixXf>, Eigen::Lower> llt(K);
+    if (llt.info() != Eigen::Success) {
+      return solve_ridge_cholesky(A.cast<double>(), Y, VectorXd::Constant(1, lambda), info, who);
+    }
+    MatrixXf Z = llt.solve(Yf);
+    MatrixXf R = Yf;
+    R.noalias() -= A * (A.transpose() * Z) + lam * Z;
+    Z += llt.solve(R);
+    D = A.transpose() * Z;
+    info.method = "cholesky-dual-f32";
+  }
+  if (!D.allFinite()) {
+    return solve_ridge_cholesky(A.cast<double>(), Y, VectorXd::Constant(1, lambda), info, who);
+  }
+  MatrixXf E = Yf;
+  E.noalias() -= A * D;
+  info.rmses = E.size() ? std::sqrt(static_cast<double>(E.squaredNorm()) / double(E.size())) : 0.0;
+  info.time_s = seconds_since(t0);
+  return D.cast<double>();
+}
+
 // ---- LstsqL2 ---------------------------------------------------------------------------
 
 LstsqL2::LstsqL2(double reg_, bool weights_) : reg(reg_) {
@@ -320,6 +378,19 @@ Eigen::MatrixXd LstsqL2::solve(const Eigen::MatrixXd& A, const Eigen::MatrixXd& 
   MatrixXd D = solve_ridge_cholesky(A, Y, VectorXd::Constant(1, lambda), info, who);
   info.time_s = seconds_since(t0);
   return D;
+}
+
+Eigen::MatrixXd LstsqL2::solve_f(const Eigen::MatrixXf& A, const Eigen::MatrixXd& Y, Rng& rng,
+                                 SolverInfo& info, const std::string& who) const {
+  // Same checks as the double path (shapes, finiteness, all-zero activities).
+  if (A.rows() != Y.rows() || A.rows() == 0 || A.cols() == 0 || !A.allFinite() ||
+      !Y.allFinite() || A.cwiseAbs().maxCoeff() == 0.0f) {
+    return solve(A.cast<double>(), Y, rng, info, who);  // raises the precise BuildError
+  }
+  const double sigma = reg * static_cast<double>(A.maxCoeff());
+  const double lambda = static_cast<double>(A.rows()) * sigma * sigma;
+  if (!(lambda > 0.0)) return solve(A.cast<double>(), Y, rng, info, who);
+  return solve_ridge_float32(A, Y, lambda, info, who);
 }
 
 // ---- LstsqL2nz -------------------------------------------------------------------------

@@ -336,6 +336,7 @@ void Executor::compute_conn(std::size_t ci) {
     } else {
       accumulate_rows(s.W, es.out.data(), nullptr, es.out.size(), s.u.data(), c.size_out);
     }
+    ir::add_bias(c.bias, c.size_out, s.u.data());
     return;
   }
   // Value / Neurons: gather the (sliced) pre output.
@@ -361,7 +362,10 @@ void Executor::compute_conn(std::size_t ci) {
     }
     mid = s.mid.data();
   }
-  if (c.identity) {
+  if (c.layer) {
+    // Convolution / pooling (deep-SNN layers): scatter form, visiting nonzero inputs only.
+    ir::layer_forward_add(*c.layer, mid, s.u.data());
+  } else if (c.identity) {
     std::copy(mid, mid + c.size_out, s.u.begin());
   } else if (c.mode == ir::ConnOp::Mode::Neurons && c.pre_idx.empty() &&
              m_.ensembles[c.pre.index].neuron_type->spiking()) {
@@ -370,6 +374,7 @@ void Executor::compute_conn(std::size_t ci) {
   } else {
     accumulate_rows(s.W, mid, nullptr, c.size_mid, s.u.data(), c.size_out);
   }
+  ir::add_bias(c.bias, c.size_out, s.u.data());
 }
 
 void Executor::eval_node(std::size_t i, double t) {
