@@ -56,8 +56,8 @@ nlohmann::json demo_pavlovian(const DemoOptions& o) {
   model.connect(cs_stim, cs.slice(0, D));
   model.connect(cs.slice(0, D), cs.slice(D), {.synapse = 0.2});
 
-  auto learn_conn = model.connect(
-      cs, cr, {.function = [D](auto&) { return std::vector<double>(D, 0.0); }});
+  auto learn_conn =
+      model.connect(cs, cr, {.function = [D](auto&) { return std::vector<double>(D, 0.0); }});
   learn_conn.learning_rule_type(PES(3e-4));
 
   auto error = model.ensemble(N, D, {.label = "error"});
@@ -130,11 +130,14 @@ nlohmann::json demo_pavlovian(const DemoOptions& o) {
       Figure f(12, 4);
       auto& ax = f.axes();
       for (int k = 0; k < 3; ++k)
-        ax.plot(t, stim.col(k), {.color = colors[k], .label = std::string(sname) + " #" + std::to_string(k + 1)});
+        ax.plot(t, stim.col(k),
+                {.color = colors[k], .label = std::string(sname) + " #" + std::to_string(k + 1)});
       for (int k = 0; k < 3; ++k)
         ax.plot(t, resp.col(k),
-                {.color = colors[k], .label = std::string(rname) + " #" + std::to_string(k + 1),
-                 .linestyle = ":", .linewidth = 3});
+                {.color = colors[k],
+                 .label = std::string(rname) + " #" + std::to_string(k + 1),
+                 .linestyle = ":",
+                 .linewidth = 3});
       ax.set_ylabel("Value");
       ax.set_xlabel("Time (sec)");
       ax.legend();
@@ -161,8 +164,8 @@ nlohmann::json demo_pavlovian(const DemoOptions& o) {
       ax.legend();
       f.save(dir + "/stop.png");
     }
-    sim.save_npz(dir + "/probes.npz", {us_stim_p, us_p, ur_p, cs_stim_p, cs_p, cr_p, error_p,
-                                       stop_learn_p});
+    sim.save_npz(dir + "/probes.npz",
+                 {us_stim_p, us_p, ur_p, cs_stim_p, cs_p, cr_p, error_p, stop_learn_p});
     write_metrics(dir, m);
   }
   return m;

@@ -9,7 +9,9 @@
 namespace myelin::examples {
 
 namespace {
-double rms(const Eigen::VectorXd& v) { return v.size() ? std::sqrt(v.array().square().mean()) : 0.0; }
+double rms(const Eigen::VectorXd& v) {
+  return v.size() ? std::sqrt(v.array().square().mean()) : 0.0;
+}
 
 // Rows of column `c` of `data` whose time satisfies pred(t).
 template <class P>

@@ -69,7 +69,8 @@ nlohmann::json demo_tuning(const DemoOptions& o) {
     {
       Figure f(6.4, 4.8);
       auto& ax = f.axes();
-      ax.plot(I, L, {.color = "black", .label = "LIFRate(tau_rc=0.005, tau_ref=0.01)", .linewidth = 3});
+      ax.plot(I, L,
+              {.color = "black", .label = "LIFRate(tau_rc=0.005, tau_ref=0.01)", .linewidth = 3});
       ax.plot(I, S, {.color = "red", .label = "SoftLIFRate(sigma=0.05)", .linewidth = 3});
       ax.set_ylim(0, 100);
       ax.set_xlim(0, 3);

@@ -91,14 +91,17 @@ void add_bench_commands(CLI::App& app) {
       "nengo_mpi's stream network: E ensembles of 200 LIF neurons (4-D) in sqrt(E) rings of "
       "sqrt(E) ensembles; each ring fed by a constant node [0.5]*4, each ensemble connected to "
       "the next in its ring (synapse 0.005); one probe (synapse 0.01)");
-  stream->add_option("E", sa->E, "ensembles (a perfect square)")->required()->check(CLI::PositiveNumber);
+  stream->add_option("E", sa->E, "ensembles (a perfect square)")
+      ->required()
+      ->check(CLI::PositiveNumber);
   stream->add_option("T", sa->T, "simulated seconds (default 1)")->check(CLI::PositiveNumber);
   stream->add_option("--threads", sa->threads, "threads (0 = all cores)");
   stream->add_option("--seed", sa->seed, "network seed");
   stream->callback([sa] {
     const int rings = int(std::lround(std::sqrt(double(sa->E))));
     if (rings * rings != sa->E)
-      throw ValidationError("bench stream: E must be a perfect square, got " + std::to_string(sa->E));
+      throw ValidationError("bench stream: E must be a perfect square, got " +
+                            std::to_string(sa->E));
     Network net("stream", sa->seed);
     Ensemble probed;
     for (int r = 0; r < rings; ++r) {
@@ -107,7 +110,8 @@ void add_bench_commands(CLI::App& app) {
       for (int k = 0; k < rings; ++k) ring.push_back(net.ensemble(200, 4));
       net.connect(src, ring[0]);
       for (int k = 0; k < rings; ++k)
-        if (rings > 1) net.connect(ring[std::size_t(k)], ring[std::size_t((k + 1) % rings)], {.synapse = 0.005});
+        if (rings > 1)
+          net.connect(ring[std::size_t(k)], ring[std::size_t((k + 1) % rings)], {.synapse = 0.005});
       if (r == 0) probed = ring.back();
     }
     net.probe(probed, {.synapse = 0.01});

@@ -14,12 +14,15 @@ struct DemoArgs {
   int threads = 0;
 };
 
-void print(const nlohmann::json& m) { std::printf("%s\n", m.dump().c_str()); }
+void print(const nlohmann::json& m) {
+  std::printf("%s\n", m.dump().c_str());
+}
 }  // namespace
 
 void add_demo_commands(CLI::App& app) {
-  auto* demo = app.add_subcommand("demo", "The chapter's demos: figures (PNG), metrics.json and "
-                                          "probe data (.npz) under --out");
+  auto* demo = app.add_subcommand("demo",
+                                  "The chapter's demos: figures (PNG), metrics.json and "
+                                  "probe data (.npz) under --out");
   demo->require_subcommand(1);
   auto args = std::make_shared<DemoArgs>();
   auto common = [args](CLI::App* c, bool seeded) {

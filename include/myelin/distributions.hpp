@@ -126,9 +126,9 @@ class DistOrArray {
  public:
   DistOrArray() = default;
   template <class D, class = std::enable_if_t<std::is_base_of_v<Distribution, D>>>
-  DistOrArray(const D& dist) : value_(DistPtr(std::make_shared<D>(dist))) {}  // NOLINT
-  DistOrArray(DistPtr dist) : value_(std::move(dist)) {}                    // NOLINT
-  DistOrArray(Eigen::MatrixXd values) : value_(std::move(values)) {}        // NOLINT
+  DistOrArray(const D& dist) : value_(DistPtr(std::make_shared<D>(dist))) {}       // NOLINT
+  DistOrArray(DistPtr dist) : value_(std::move(dist)) {}                           // NOLINT
+  DistOrArray(Eigen::MatrixXd values) : value_(std::move(values)) {}               // NOLINT
   DistOrArray(const Eigen::VectorXd& values) : value_(Eigen::MatrixXd(values)) {}  // NOLINT
   DistOrArray(const std::vector<double>& values)                                   // NOLINT
       : value_(Eigen::MatrixXd(

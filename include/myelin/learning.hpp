@@ -86,8 +86,8 @@ class LearningRules {
  public:
   LearningRules() = default;
   template <class R, class = std::enable_if_t<std::is_base_of_v<LearningRuleType, R>>>
-  LearningRules(const R& r) : rules_{std::make_shared<R>(r)} {}  // NOLINT
-  LearningRules(LearningRulePtr r) : rules_{std::move(r)} {}     // NOLINT
+  LearningRules(const R& r) : rules_{std::make_shared<R>(r)} {}              // NOLINT
+  LearningRules(LearningRulePtr r) : rules_{std::move(r)} {}                 // NOLINT
   LearningRules(std::vector<LearningRulePtr> rs) : rules_(std::move(rs)) {}  // NOLINT
   const std::vector<LearningRulePtr>& rules() const { return rules_; }
   bool empty() const { return rules_.empty(); }

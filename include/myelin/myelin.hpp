@@ -12,3 +12,4 @@
 #include "myelin/solvers.hpp"
 #include "myelin/synapses.hpp"
 #include "myelin/transforms.hpp"
+#include "myelin/utils.hpp"

@@ -61,14 +61,14 @@ class SolverParam {
 /// Ensemble parameters (spec §3). Unset fields take the network's config default, then
 /// Nengo's default.
 struct EnsembleOptions {
-  std::optional<double> radius;            ///< default 1
-  DistOrArray encoders;                    ///< default ScatteredHypersphere(surface=true)
-  DistOrArray max_rates;                   ///< default Uniform(200, 400)
-  DistOrArray intercepts;                  ///< default Uniform(-1, 0.9)
-  DistOrArray eval_points;                 ///< default ScatteredHypersphere()
+  std::optional<double> radius;              ///< default 1
+  DistOrArray encoders;                      ///< default ScatteredHypersphere(surface=true)
+  DistOrArray max_rates;                     ///< default Uniform(200, 400)
+  DistOrArray intercepts;                    ///< default Uniform(-1, 0.9)
+  DistOrArray eval_points;                   ///< default ScatteredHypersphere()
   std::optional<std::size_t> n_eval_points;  ///< default max(clip(500 D, 750, 2500), 2 N)
-  NeuronParam neuron_type;                 ///< default LIF()
-  DistOrArray gain;                        ///< give both gain and bias, or neither
+  NeuronParam neuron_type;                   ///< default LIF()
+  DistOrArray gain;                          ///< give both gain and bias, or neither
   DistOrArray bias;
   ProcessPtr noise;                        ///< added to J each step
   std::optional<bool> normalize_encoders;  ///< default true
@@ -83,21 +83,22 @@ class NodeOutput {
   using FnTX = std::function<std::vector<double>(double, const std::vector<double>&)>;
 
   NodeOutput() = default;  ///< passthrough (Nengo's output=None); needs size_in
-  NodeOutput(double c) : value_(std::vector<double>{c}) {}  // NOLINT
+  NodeOutput(double c) : value_(std::vector<double>{c}) {}     // NOLINT
   NodeOutput(std::vector<double> c) : value_(std::move(c)) {}  // NOLINT
   NodeOutput(std::initializer_list<double> c) : value_(std::vector<double>(c)) {}
-  NodeOutput(const Eigen::VectorXd& c) : value_(std::vector<double>(c.data(), c.data() + c.size())) {}  // NOLINT
-  NodeOutput(ProcessPtr p) : value_(std::move(p)) {}  // NOLINT
+  NodeOutput(const Eigen::VectorXd& c)
+      : value_(std::vector<double>(c.data(), c.data() + c.size())) {}  // NOLINT
+  NodeOutput(ProcessPtr p) : value_(std::move(p)) {}                   // NOLINT
   template <class P, std::enable_if_t<std::is_base_of_v<Process, P>, int> = 0>
   NodeOutput(const P& p) : value_(ProcessPtr(std::make_shared<P>(p))) {}  // NOLINT
   /// Callables: f(t) or f(t, x), returning a double or a std::vector<double>.
-  template <class F, std::enable_if_t<std::is_invocable_v<F, double> &&
-                                          !std::is_base_of_v<Process, F>,
-                                      int> = 0>
+  template <class F, std::enable_if_t<
+                         std::is_invocable_v<F, double> && !std::is_base_of_v<Process, F>, int> = 0>
   NodeOutput(F f) : value_(FnT(wrap1(std::move(f)))) {}  // NOLINT
-  template <class F, std::enable_if_t<!std::is_invocable_v<F, double> &&
-                                          std::is_invocable_v<F, double, const std::vector<double>&>,
-                                      int> = 0>
+  template <class F,
+            std::enable_if_t<!std::is_invocable_v<F, double> &&
+                                 std::is_invocable_v<F, double, const std::vector<double>&>,
+                             int> = 0>
   NodeOutput(F f) : value_(FnTX(wrap2(std::move(f)))) {}  // NOLINT
 
   const auto& value() const { return value_; }
@@ -135,8 +136,7 @@ class ConnFunction {
  public:
   using Fn = std::function<std::vector<double>(const std::vector<double>&)>;
   ConnFunction() = default;
-  template <class F,
-            std::enable_if_t<std::is_invocable_v<F, const std::vector<double>&>, int> = 0>
+  template <class F, std::enable_if_t<std::is_invocable_v<F, const std::vector<double>&>, int> = 0>
   ConnFunction(F f)  // NOLINT
       : fn_([f = std::move(f)](const std::vector<double>& x) -> std::vector<double> {
           using R = std::invoke_result_t<F, const std::vector<double>&>;
@@ -164,10 +164,10 @@ class ConnFunction {
 struct ConnectionOptions {
   std::optional<SynapseParam> synapse;  ///< default: config, else Lowpass(0.005)
   ConnFunction function;
-  Transform transform;                  ///< default: none (identity)
-  SolverParam solver;                   ///< default: config, else LstsqL2()
-  LearningRules learning_rule_type;     ///< zero or more rules (spec §8)
-  DistOrArray eval_points;              ///< default: the pre ensemble's
+  Transform transform;               ///< default: none (identity)
+  SolverParam solver;                ///< default: config, else LstsqL2()
+  LearningRules learning_rule_type;  ///< zero or more rules (spec §8)
+  DistOrArray eval_points;           ///< default: the pre ensemble's
   bool scale_eval_points = true;
   std::string label;
   std::optional<std::uint64_t> seed;
@@ -208,7 +208,7 @@ struct Endpoint {
   std::size_t sub = 0;                      ///< learning rule index (kind LearningRule)
   std::size_t size() const;                 ///< size after slicing
   std::size_t full_size() const;
-  std::string name() const;                 ///< label or "Ensemble #3", with the slice
+  std::string name() const;  ///< label or "Ensemble #3", with the slice
 };
 
 /// Python-style slice: Slice(0, 3), Slice(3) == [3:], Slice(0, std::nullopt, 2) == [::2].
@@ -285,7 +285,7 @@ class LearningRule {
  public:
   LearningRule(detail::Graph* g, std::size_t conn, std::size_t index)
       : g_(g), conn_(conn), index_(index) {}
-  operator Endpoint() const;  // NOLINT
+  operator Endpoint() const;    // NOLINT
   std::size_t size_in() const;  ///< size of the error / learning-signal port
 
  private:
@@ -382,8 +382,9 @@ Endpoint Sliceable<Derived>::operator[](const Slice& s) const {
     int b = s.stop ? std::clamp(norm(*s.stop), -1, n - 1) : -1;
     for (int i = a; i > b; i += step) idx.push_back(i);
   }
-  if (idx.empty()) throw ValidationError(e.name() + ": slice selects no elements (size " +
-                                         std::to_string(n) + ")");
+  if (idx.empty())
+    throw ValidationError(e.name() + ": slice selects no elements (size " + std::to_string(n) +
+                          ")");
   e.indices = std::move(idx);
   return e;
 }
@@ -397,8 +398,8 @@ Endpoint Sliceable<Derived>::operator[](const std::vector<int>& idx) const {
   for (int i : idx) {
     int j = i < 0 ? i + n : i;
     if (j < 0 || j >= n)
-      throw ValidationError(e.name() + ": index " + std::to_string(i) +
-                            " out of range for size " + std::to_string(n));
+      throw ValidationError(e.name() + ": index " + std::to_string(i) + " out of range for size " +
+                            std::to_string(n));
     out.push_back(j);
   }
   if (out.empty()) throw ValidationError(e.name() + ": empty index list");

@@ -20,12 +20,12 @@ using NeuronTypePtr = std::shared_ptr<const NeuronType>;
 /// Per-step context handed to NeuronType::step.
 struct NeuronStepArgs {
   float dt = 0.001f;
-  std::size_t n = 0;                 ///< number of neurons
-  const float* J = nullptr;          ///< input currents [n]
-  float* out = nullptr;              ///< output activities [n] (spikes: amplitude/dt)
-  float* const* state = nullptr;     ///< state arrays, in state_names() order, each [n]
-  std::int32_t* fired = nullptr;     ///< spiking types: indices with out != 0 appended here
-  Rng* rng = nullptr;                ///< run-time stream (stochastic types only)
+  std::size_t n = 0;              ///< number of neurons
+  const float* J = nullptr;       ///< input currents [n]
+  float* out = nullptr;           ///< output activities [n] (spikes: amplitude/dt)
+  float* const* state = nullptr;  ///< state arrays, in state_names() order, each [n]
+  std::int32_t* fired = nullptr;  ///< spiking types: indices with out != 0 appended here
+  Rng* rng = nullptr;             ///< run-time stream (stochastic types only)
 };
 
 class NeuronType {

@@ -88,8 +88,7 @@ class WhiteNoise : public Process {
 /// WhiteNoise passed through a synapse (default Lowpass(0.005)).
 class FilteredNoise : public Process {
  public:
-  explicit FilteredNoise(SynapsePtr synapse = nullptr, DistPtr dist = nullptr,
-                         bool scale = true);
+  explicit FilteredNoise(SynapsePtr synapse = nullptr, DistPtr dist = nullptr, bool scale = true);
   std::string repr() const override;
   std::unique_ptr<ProcessStep> make_step(std::size_t size_in, std::size_t size_out, double dt,
                                          Rng& rng) const override;
@@ -150,8 +149,8 @@ class FunctionProcess : public Process {
  public:
   using StepFn = std::function<void(double, std::span<const double>, std::span<double>)>;
   using MakeFn = std::function<StepFn(std::size_t, std::size_t, double, Rng&)>;
-  FunctionProcess(MakeFn make, std::optional<std::size_t> size_out = {},
-                  std::size_t size_in = 0, std::string label = "FunctionProcess");
+  FunctionProcess(MakeFn make, std::optional<std::size_t> size_out = {}, std::size_t size_in = 0,
+                  std::string label = "FunctionProcess");
   std::string repr() const override { return label; }
   std::optional<std::size_t> default_size_out() const override { return size_out; }
   std::size_t default_size_in() const override { return size_in; }

@@ -14,9 +14,9 @@ namespace myelin {
 
 /// What a solve reports (exposed as sim.data(conn).solver_info).
 struct SolverInfo {
-  double rmses = 0.0;    ///< RMS residual over eval points and outputs
-  double time_s = 0.0;   ///< wall time of the solve
-  std::string method;    ///< e.g. "cholesky-primal", "cholesky-dual", "svd"
+  double rmses = 0.0;   ///< RMS residual over eval points and outputs
+  double time_s = 0.0;  ///< wall time of the solve
+  std::string method;   ///< e.g. "cholesky-primal", "cholesky-dual", "svd"
 };
 
 class Solver {

@@ -89,9 +89,9 @@ inline constexpr NoSynapse None{};
 class SynapseParam {
  public:
   SynapseParam(double tau) : syn_(std::make_shared<Lowpass>(tau)) {}  // NOLINT
-  SynapseParam(int tau) : SynapseParam(static_cast<double>(tau)) {}  // NOLINT
+  SynapseParam(int tau) : SynapseParam(static_cast<double>(tau)) {}   // NOLINT
   SynapseParam(NoSynapse) {}                                          // NOLINT
-  SynapseParam(SynapsePtr syn) : syn_(std::move(syn)) {}             // NOLINT
+  SynapseParam(SynapsePtr syn) : syn_(std::move(syn)) {}              // NOLINT
   template <class S, class = std::enable_if_t<std::is_base_of_v<Synapse, S>>>
   SynapseParam(const S& syn) : syn_(std::make_shared<S>(syn)) {}  // NOLINT
   bool is_none() const { return !syn_; }

@@ -35,7 +35,8 @@ Simulator& Simulator::operator=(Simulator&&) noexcept = default;
 
 void Simulator::run(double seconds) {
   if (!(seconds >= 0.0) || !std::isfinite(seconds))
-    throw ValidationError("Simulator.run: time must be finite and >= 0, got " + std::to_string(seconds));
+    throw ValidationError("Simulator.run: time must be finite and >= 0, got " +
+                          std::to_string(seconds));
   run_steps(static_cast<std::size_t>(std::llround(seconds / model_->dt)));
 }
 
@@ -44,10 +45,12 @@ void Simulator::run_steps(std::size_t steps) {
   const bool bar = progress_bar_ && steps >= 20000 && isatty(STDERR_FILENO);
   const auto t0 = std::chrono::steady_clock::now();
   std::size_t next = steps / 50;
+  exec_->reserve_probes(steps);
   for (std::size_t k = 0; k < steps; ++k) {
     exec_->step();
     if (bar && k + 1 >= next) {
-      const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double el =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const int pct = int(100.0 * double(k + 1) / double(steps));
       std::fprintf(stderr, "\rSimulating [%-50s] %3d%% %.1fs", std::string(pct / 2, '#').c_str(),
                    pct, el);
@@ -57,13 +60,17 @@ void Simulator::run_steps(std::size_t steps) {
   if (bar) std::fprintf(stderr, "\n");
 }
 
-void Simulator::step() { exec_->step(); }
+void Simulator::step() {
+  exec_->step();
+}
 
 void Simulator::reset(std::optional<std::uint64_t> seed) {
   exec_->reset(seed ? *seed : exec_->seed());
 }
 
-void Simulator::clear_probes() { exec_->clear_probes(); }
+void Simulator::clear_probes() {
+  exec_->clear_probes();
+}
 
 Eigen::VectorXd Simulator::trange(std::optional<double> sample_every) const {
   const std::size_t n = exec_->n_steps();
@@ -89,8 +96,8 @@ Eigen::MatrixXd Simulator::data(const Probe& probe) const {
 
 EnsembleInfo Simulator::data(const Ensemble& ens) const {
   const auto& e = model_->ensembles.at(ens.id());
-  return {e.encoders, e.scaled_encoders, e.eval_points, e.gain_d, e.bias_d,
-          e.max_rates, e.intercepts, e.radius, e.neuron_type};
+  return {e.encoders,  e.scaled_encoders, e.eval_points, e.gain_d,     e.bias_d,
+          e.max_rates, e.intercepts,      e.radius,      e.neuron_type};
 }
 
 ConnectionInfo Simulator::data(const Connection& conn) const {
@@ -109,11 +116,23 @@ void Simulator::save_npz(const std::string& path, const std::vector<Probe>& only
   w.close();
 }
 
-std::size_t Simulator::n_steps() const { return exec_->n_steps(); }
-double Simulator::time() const { return double(exec_->n_steps()) * model_->dt; }
-double Simulator::dt() const { return model_->dt; }
-std::uint64_t Simulator::seed() const { return exec_->seed(); }
-double Simulator::build_seconds() const { return model_->build_seconds; }
-const ir::Model& Simulator::model() const { return *model_; }
+std::size_t Simulator::n_steps() const {
+  return exec_->n_steps();
+}
+double Simulator::time() const {
+  return double(exec_->n_steps()) * model_->dt;
+}
+double Simulator::dt() const {
+  return model_->dt;
+}
+std::uint64_t Simulator::seed() const {
+  return exec_->seed();
+}
+double Simulator::build_seconds() const {
+  return model_->build_seconds;
+}
+const ir::Model& Simulator::model() const {
+  return *model_;
+}
 
 }  // namespace myelin

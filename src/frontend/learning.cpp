@@ -52,7 +52,9 @@ std::string BCM::repr() const {
 
 Oja::Oja(double learning_rate, SynapseParam pre_synapse, std::optional<SynapseParam> post_synapse,
          double beta)
-    : pre_synapse(pre_synapse), post_synapse(post_synapse ? *post_synapse : pre_synapse), beta(beta) {
+    : pre_synapse(pre_synapse),
+      post_synapse(post_synapse ? *post_synapse : pre_synapse),
+      beta(beta) {
   check_rate("Oja", learning_rate);
   if (!std::isfinite(beta)) throw ValidationError("Oja: beta must be finite, got " + num(beta));
   this->learning_rate = learning_rate;
@@ -61,7 +63,8 @@ std::string Oja::repr() const {
   return "Oja(learning_rate=" + num(learning_rate) + ", beta=" + num(beta) + ")";
 }
 
-Voja::Voja(double learning_rate, SynapseParam post_synapse) : post_synapse(std::move(post_synapse)) {
+Voja::Voja(double learning_rate, SynapseParam post_synapse)
+    : post_synapse(std::move(post_synapse)) {
   check_rate("Voja", learning_rate);
   this->learning_rate = learning_rate;
 }

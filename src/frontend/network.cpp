@@ -11,13 +11,20 @@ namespace myelin {
 
 std::string to_string(ObjKind k) {
   switch (k) {
-    case ObjKind::Node: return "Node";
-    case ObjKind::Ensemble: return "Ensemble";
-    case ObjKind::Neurons: return "Neurons";
-    case ObjKind::LearningRule: return "LearningRule";
-    case ObjKind::Connection: return "Connection";
-    case ObjKind::Probe: return "Probe";
-    case ObjKind::Network: return "Network";
+    case ObjKind::Node:
+      return "Node";
+    case ObjKind::Ensemble:
+      return "Ensemble";
+    case ObjKind::Neurons:
+      return "Neurons";
+    case ObjKind::LearningRule:
+      return "LearningRule";
+    case ObjKind::Connection:
+      return "Connection";
+    case ObjKind::Probe:
+      return "Probe";
+    case ObjKind::Network:
+      return "Network";
   }
   return "?";
 }
@@ -30,18 +37,24 @@ std::string object_name(const Graph& g, ObjKind kind, std::size_t id) {
     return std::string(what) + " #" + std::to_string(id);
   };
   switch (kind) {
-    case ObjKind::Ensemble: return "Ensemble " + named(g.ensembles.at(id).opts.label, "");
-    case ObjKind::Neurons: return object_name(g, ObjKind::Ensemble, id) + ".neurons";
-    case ObjKind::Node: return "Node " + named(g.nodes.at(id).label, "");
+    case ObjKind::Ensemble:
+      return "Ensemble " + named(g.ensembles.at(id).opts.label, "");
+    case ObjKind::Neurons:
+      return object_name(g, ObjKind::Ensemble, id) + ".neurons";
+    case ObjKind::Node:
+      return "Node " + named(g.nodes.at(id).label, "");
     case ObjKind::Connection: {
       const auto& c = g.connections.at(id);
       if (!c.opts.label.empty()) return "Connection '" + c.opts.label + "'";
       return "Connection #" + std::to_string(id) + " (" + c.pre.name() + " -> " + c.post.name() +
              ")";
     }
-    case ObjKind::LearningRule: return object_name(g, ObjKind::Connection, id) + ".learning_rule";
-    case ObjKind::Probe: return "Probe " + named(g.probes.at(id).opts.label, "");
-    case ObjKind::Network: return "Network " + named(g.nets.at(id).label, "");
+    case ObjKind::LearningRule:
+      return object_name(g, ObjKind::Connection, id) + ".learning_rule";
+    case ObjKind::Probe:
+      return "Probe " + named(g.probes.at(id).opts.label, "");
+    case ObjKind::Network:
+      return "Network " + named(g.nets.at(id).label, "");
   }
   return "?";
 }
@@ -110,16 +123,24 @@ std::size_t learning_port_size(const Graph& g, std::size_t conn, std::size_t k) 
 std::size_t Endpoint::full_size() const {
   const Graph& g = *graph;
   switch (kind) {
-    case ObjKind::Ensemble: return g.ensembles.at(id).dimensions;
-    case ObjKind::Neurons: return g.ensembles.at(id).n_neurons;
-    case ObjKind::Node: return g.nodes.at(id).size_out;
-    case ObjKind::Connection: return g.connections.at(id).post.size();
-    case ObjKind::LearningRule: return learning_port_size(g, id, sub);
-    default: return 0;
+    case ObjKind::Ensemble:
+      return g.ensembles.at(id).dimensions;
+    case ObjKind::Neurons:
+      return g.ensembles.at(id).n_neurons;
+    case ObjKind::Node:
+      return g.nodes.at(id).size_out;
+    case ObjKind::Connection:
+      return g.connections.at(id).post.size();
+    case ObjKind::LearningRule:
+      return learning_port_size(g, id, sub);
+    default:
+      return 0;
   }
 }
 
-std::size_t Endpoint::size() const { return indices ? indices->size() : full_size(); }
+std::size_t Endpoint::size() const {
+  return indices ? indices->size() : full_size();
+}
 
 std::string Endpoint::name() const {
   std::string n = detail::object_name(*graph, kind, id);
@@ -135,25 +156,51 @@ std::string Endpoint::name() const {
 
 // ---------------------------------------------------------------- handles
 
-std::size_t Neurons::size() const { return g_->ensembles.at(id_).n_neurons; }
-std::size_t Ensemble::n_neurons() const { return g_->ensembles.at(id_).n_neurons; }
-std::size_t Ensemble::dimensions() const { return g_->ensembles.at(id_).dimensions; }
-const std::string& Ensemble::label() const { return g_->ensembles.at(id_).opts.label; }
-std::size_t Node::size_in() const { return g_->nodes.at(id_).size_in; }
-std::size_t Node::size_out() const { return g_->nodes.at(id_).size_out; }
-const std::string& Node::label() const { return g_->nodes.at(id_).label; }
-const std::string& Connection::label() const { return g_->connections.at(id_).opts.label; }
-std::size_t Connection::size_in() const { return g_->connections.at(id_).pre.size(); }
-std::size_t Connection::size_out() const { return g_->connections.at(id_).post.size(); }
-const std::string& Probe::label() const { return g_->probes.at(id_).opts.label; }
-std::size_t Probe::size() const { return g_->probes.at(id_).size; }
+std::size_t Neurons::size() const {
+  return g_->ensembles.at(id_).n_neurons;
+}
+std::size_t Ensemble::n_neurons() const {
+  return g_->ensembles.at(id_).n_neurons;
+}
+std::size_t Ensemble::dimensions() const {
+  return g_->ensembles.at(id_).dimensions;
+}
+const std::string& Ensemble::label() const {
+  return g_->ensembles.at(id_).opts.label;
+}
+std::size_t Node::size_in() const {
+  return g_->nodes.at(id_).size_in;
+}
+std::size_t Node::size_out() const {
+  return g_->nodes.at(id_).size_out;
+}
+const std::string& Node::label() const {
+  return g_->nodes.at(id_).label;
+}
+const std::string& Connection::label() const {
+  return g_->connections.at(id_).opts.label;
+}
+std::size_t Connection::size_in() const {
+  return g_->connections.at(id_).pre.size();
+}
+std::size_t Connection::size_out() const {
+  return g_->connections.at(id_).post.size();
+}
+const std::string& Probe::label() const {
+  return g_->probes.at(id_).opts.label;
+}
+std::size_t Probe::size() const {
+  return g_->probes.at(id_).size;
+}
 
 LearningRule::operator Endpoint() const {
   Endpoint e{g_, ObjKind::LearningRule, conn_, std::nullopt};
   e.sub = index_;
   return e;
 }
-std::size_t LearningRule::size_in() const { return learning_port_size(*g_, conn_, index_); }
+std::size_t LearningRule::size_in() const {
+  return learning_port_size(*g_, conn_, index_);
+}
 
 namespace {
 void validate_learning(const Graph& g, std::size_t id, const LearningRules& rules) {
@@ -162,8 +209,8 @@ void validate_learning(const Graph& g, std::size_t id, const LearningRules& rule
   for (const auto& r : rules.rules()) {
     if (!r) throw ValidationError(who + ": null learning rule");
     if (!(r->learning_rate >= 0.0) || !std::isfinite(r->learning_rate))
-      throw ValidationError(who + ": " + r->kind() + " learning_rate must be finite and >= 0, got " +
-                            fmt(r->learning_rate));
+      throw ValidationError(who + ": " + r->kind() +
+                            " learning_rate must be finite and >= 0, got " + fmt(r->learning_rate));
     const auto tk = c.opts.transform.kind();
     if (tk != Transform::Kind::None && tk != Transform::Kind::Dense &&
         tk != Transform::Kind::Scalar && tk != Transform::Kind::Diagonal &&
@@ -177,15 +224,17 @@ void validate_learning(const Graph& g, std::size_t id, const LearningRules& rule
       if (c.pre.kind == ObjKind::Ensemble) {
         const auto& nt = g.ensembles.at(c.pre.id).opts.neuron_type;
         if (nt && nt.get()->is_direct())
-          throw ValidationError(who + ": " + r->kind() + " cannot learn from a Direct-mode ensemble");
+          throw ValidationError(who + ": " + r->kind() +
+                                " cannot learn from a Direct-mode ensemble");
       }
     } else if (m == "weights") {
       bool weights = c.opts.solver && c.opts.solver.get()->weights;
       bool neurons_to_neurons = c.pre.kind == ObjKind::Neurons && c.post.kind == ObjKind::Neurons;
       if (!(weights || neurons_to_neurons) || c.pre.kind == ObjKind::Node)
-        throw ValidationError(who + ": " + r->kind() +
-                              " modifies full weights: the connection must be neurons -> neurons or "
-                              "use a solver with weights=true");
+        throw ValidationError(
+            who + ": " + r->kind() +
+            " modifies full weights: the connection must be neurons -> neurons or "
+            "use a solver with weights=true");
     } else if (m == "encoders") {
       if (c.post.kind != ObjKind::Ensemble)
         throw ValidationError(who + ": Voja needs an Ensemble post object, got " + c.post.name());
@@ -230,9 +279,15 @@ Network Network::network(std::string label, std::optional<std::uint64_t> seed) {
   return Network(g_, id);
 }
 
-Config& Network::config() { return g_->nets.at(net_).config; }
-const std::string& Network::label() const { return g_->nets.at(net_).label; }
-std::optional<std::uint64_t> Network::seed() const { return g_->nets.at(net_).seed; }
+Config& Network::config() {
+  return g_->nets.at(net_).config;
+}
+const std::string& Network::label() const {
+  return g_->nets.at(net_).label;
+}
+std::optional<std::uint64_t> Network::seed() const {
+  return g_->nets.at(net_).seed;
+}
 
 std::vector<Ensemble> Network::all_ensembles() const {
   std::vector<Ensemble> out;
@@ -256,8 +311,9 @@ std::vector<Probe> Network::all_probes() const {
 }
 
 Ensemble Network::ensemble(std::size_t n_neurons, std::size_t dimensions, EnsembleOptions opts) {
-  const std::string who = "Ensemble " + (opts.label.empty() ? "#" + std::to_string(g_->ensembles.size())
-                                                             : "'" + opts.label + "'");
+  const std::string who =
+      "Ensemble " +
+      (opts.label.empty() ? "#" + std::to_string(g_->ensembles.size()) : "'" + opts.label + "'");
   if (n_neurons == 0) throw ValidationError(who + ": n_neurons must be positive, got 0");
   if (dimensions == 0) throw ValidationError(who + ": dimensions must be positive, got 0");
   if (n_neurons > (std::size_t(1) << 30))
@@ -277,12 +333,13 @@ Ensemble Network::ensemble(std::size_t n_neurons, std::size_t dimensions, Ensemb
 }
 
 Node Network::passthrough(std::size_t size, std::string label) {
-  return node(NodeOutput(), NodeOptions{.size_in = size, .size_out = size, .label = std::move(label)});
+  return node(NodeOutput(),
+              NodeOptions{.size_in = size, .size_out = size, .label = std::move(label)});
 }
 
 Node Network::node(NodeOutput output, NodeOptions opts) {
   const std::string who = "Node " + (opts.label.empty() ? "#" + std::to_string(g_->nodes.size())
-                                                         : "'" + opts.label + "'");
+                                                        : "'" + opts.label + "'");
   detail::NodeRec r;
   r.label = opts.label;
   r.seed = opts.seed;
@@ -337,15 +394,16 @@ Node Network::node(NodeOutput output, NodeOptions opts) {
 
 Connection Network::connect(const Endpoint& pre, const Endpoint& post, ConnectionOptions opts) {
   const std::size_t id = g_->connections.size();
-  const std::string who =
-      "Connection " + (opts.label.empty() ? "#" + std::to_string(id) : "'" + opts.label + "'") +
-      " (" + pre.name() + " -> " + post.name() + ")";
+  const std::string who = "Connection " +
+                          (opts.label.empty() ? "#" + std::to_string(id) : "'" + opts.label + "'") +
+                          " (" + pre.name() + " -> " + post.name() + ")";
   if (pre.graph != g_.get() || post.graph != g_.get())
     throw ValidationError(who + ": both ends must belong to this network's model");
   switch (pre.kind) {
     case ObjKind::Node:
     case ObjKind::Ensemble:
-    case ObjKind::Neurons: break;
+    case ObjKind::Neurons:
+      break;
     default:
       throw ValidationError(who + ": cannot connect from a " + to_string(pre.kind) +
                             " (pre must be a Node, Ensemble or .neurons)");
@@ -354,7 +412,8 @@ Connection Network::connect(const Endpoint& pre, const Endpoint& post, Connectio
     case ObjKind::Node:
     case ObjKind::Ensemble:
     case ObjKind::Neurons:
-    case ObjKind::LearningRule: break;
+    case ObjKind::LearningRule:
+      break;
     default:
       throw ValidationError(who + ": cannot connect into a " + to_string(post.kind) +
                             " (post must be a Node, Ensemble, .neurons or a learning rule)");
@@ -364,8 +423,7 @@ Connection Network::connect(const Endpoint& pre, const Endpoint& post, Connectio
   std::size_t post_size = post.size();
   if (post.kind == ObjKind::Node) {
     const auto& pn = g_->nodes[post.id];
-    if (pn.size_in == 0)
-      throw ValidationError(who + ": the post node takes no input (size_in 0)");
+    if (pn.size_in == 0) throw ValidationError(who + ": the post node takes no input (size_in 0)");
     post_size = post.indices ? post.indices->size() : pn.size_in;
     if (post.indices)
       for (int i : *post.indices)
@@ -410,13 +468,15 @@ Connection Network::connect(const Endpoint& pre, const Endpoint& post, Connectio
   } else {
     opts.transform.validate(post_size, size_mid, who);
   }
-  if (opts.solver.get()->weights && !(pre.kind == ObjKind::Ensemble && post.kind == ObjKind::Ensemble))
+  if (opts.solver.get()->weights &&
+      !(pre.kind == ObjKind::Ensemble && post.kind == ObjKind::Ensemble))
     throw ValidationError(who + ": a solver with weights=true needs Ensemble -> Ensemble");
   if (pre.indices && opts.transform.kind() == Transform::Kind::Dense) {
     std::vector<int> s = *pre.indices;
     std::sort(s.begin(), s.end());
     if (std::adjacent_find(s.begin(), s.end()) != s.end())
-      throw ValidationError(who + ": a pre slice with repeated indices needs a non-matrix transform");
+      throw ValidationError(who +
+                            ": a pre slice with repeated indices needs a non-matrix transform");
   }
 
   detail::ConnectionRec r;
@@ -445,9 +505,9 @@ Connection Network::connect(const Endpoint& pre, const Endpoint& post, Connectio
 
 Probe Network::probe(const Endpoint& target, ProbeOptions opts) {
   const std::size_t id = g_->probes.size();
-  const std::string who =
-      "Probe " + (opts.label.empty() ? "#" + std::to_string(id) : "'" + opts.label + "'") + " (" +
-      target.name() + ")";
+  const std::string who = "Probe " +
+                          (opts.label.empty() ? "#" + std::to_string(id) : "'" + opts.label + "'") +
+                          " (" + target.name() + ")";
   if (target.graph != g_.get()) throw ValidationError(who + ": target belongs to another model");
   std::size_t size = 0;
   std::string& a = opts.attr;
@@ -476,24 +536,30 @@ Probe Network::probe(const Endpoint& target, ProbeOptions opts) {
     }
     case ObjKind::Node:
       if (a.empty()) a = "output";
-      if (a != "output") throw ValidationError(who + ": Node probes record 'output', not '" + a + "'");
+      if (a != "output")
+        throw ValidationError(who + ": Node probes record 'output', not '" + a + "'");
       size = target.size();
       break;
     case ObjKind::Connection: {
       if (a.empty()) a = "output";
       const auto& c = g_->connections.at(target.id);
-      if (a == "output") size = c.post.size();
-      else if (a == "input") size = c.pre.size();
-      else if (a == "weights") size = 0;  // resolved at build (matrix shape)
+      if (a == "output")
+        size = c.post.size();
+      else if (a == "input")
+        size = c.pre.size();
+      else if (a == "weights")
+        size = 0;  // resolved at build (matrix shape)
       else
-        throw ValidationError(who + ": Connection probes record 'output', 'input' or 'weights', not '" +
-                              a + "'");
+        throw ValidationError(
+            who + ": Connection probes record 'output', 'input' or 'weights', not '" + a + "'");
       break;
     }
     case ObjKind::LearningRule: {
       const auto& c = g_->connections.at(target.id);
       const auto& rule = c.opts.learning_rule_type.rules().at(target.sub);
-      if (a.empty()) a = rule->kind() == "Voja" ? "scaled_encoders" : (rule->kind() == "PES" ? "error" : "delta");
+      if (a.empty())
+        a = rule->kind() == "Voja" ? "scaled_encoders"
+                                   : (rule->kind() == "PES" ? "error" : "delta");
       if (a == "error") {
         if (rule->kind() != "PES" && rule->kind() != "RLS")
           throw ValidationError(who + ": " + rule->kind() + " has no 'error' to probe");
@@ -501,8 +567,10 @@ Probe Network::probe(const Endpoint& target, ProbeOptions opts) {
       } else if (a == "activities" || a == "delta" || a == "scaled_encoders") {
         size = 0;  // resolved at build
       } else {
-        throw ValidationError(who + ": learning rule probes record 'error', 'activities', 'delta' or "
-                              "'scaled_encoders', not '" + a + "'");
+        throw ValidationError(who +
+                              ": learning rule probes record 'error', 'activities', 'delta' or "
+                              "'scaled_encoders', not '" +
+                              a + "'");
       }
       break;
     }

@@ -43,7 +43,7 @@ Eigen::MatrixXd GlorotUniform::sample(std::size_t n, std::size_t d, Rng& rng) co
   const double fi = fan_in.value_or(double(n)), fo = fan_out.value_or(double(d));
   if (!(fi + fo > 0.0)) throw ValidationError("GlorotUniform: fan_in + fan_out must be positive");
   const double limit = std::sqrt(6.0 / (fi + fo));
-  Eigen::MatrixXd m(Eigen::Index(n), Eigen::Index(d));
+  Eigen::MatrixXd m(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d));
   // Row-major draw order, so a sample reads like numpy's (n, d) array.
   for (Eigen::Index i = 0; i < m.rows(); ++i)
     for (Eigen::Index j = 0; j < m.cols(); ++j) m(i, j) = rng.uniform(-limit, limit);

@@ -383,8 +383,8 @@ Eigen::MatrixXd LstsqL2::solve(const Eigen::MatrixXd& A, const Eigen::MatrixXd& 
 Eigen::MatrixXd LstsqL2::solve_f(const Eigen::MatrixXf& A, const Eigen::MatrixXd& Y, Rng& rng,
                                  SolverInfo& info, const std::string& who) const {
   // Same checks as the double path (shapes, finiteness, all-zero activities).
-  if (A.rows() != Y.rows() || A.rows() == 0 || A.cols() == 0 || !A.allFinite() ||
-      !Y.allFinite() || A.cwiseAbs().maxCoeff() == 0.0f) {
+  if (A.rows() != Y.rows() || A.rows() == 0 || A.cols() == 0 || !A.allFinite() || !Y.allFinite() ||
+      A.cwiseAbs().maxCoeff() == 0.0f) {
     return solve(A.cast<double>(), Y, rng, info, who);  // raises the precise BuildError
   }
   const double sigma = reg * static_cast<double>(A.maxCoeff());

@@ -29,7 +29,7 @@ TEST(DemoPavlovian, MetricsInNengoRangeOverSeeds) {
     EXPECT_LE(double(m["cr_norm_before"]), 0.05) << "seed " << seed;  // Nengo 0.005–0.024
     EXPECT_GE(double(m["cr_norm_after"]), 0.3) << "seed " << seed;    // Nengo 0.435–0.516
     EXPECT_LE(double(m["cr_norm_after"]), 0.7) << "seed " << seed;
-    EXPECT_GE(double(m["cr_cos_after"]), 0.35) << "seed " << seed;    // Nengo 0.455–0.542
+    EXPECT_GE(double(m["cr_cos_after"]), 0.35) << "seed " << seed;  // Nengo 0.455–0.542
     EXPECT_LE(double(m["cr_cos_after"]), 0.75) << "seed " << seed;
     EXPECT_LT(double(m["error_rate_after8s_hz"]), 1.0) << "seed " << seed;
   }

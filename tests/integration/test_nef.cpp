@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "myelin/myelin.hpp"
+#include "myelin/npz.hpp"
 
 using namespace myelin;
 
@@ -39,7 +40,7 @@ TEST(Timing, DelayTable) {
   auto f = net.node([](double t) { return t; });
   auto none = net.passthrough(1);
   auto syn0 = net.passthrough(1);
-  net.connect(f, none, {.synapse = None});     // 0 steps
+  net.connect(f, none, {.synapse = None});        // 0 steps
   net.connect(f, syn0, {.synapse = Lowpass(0)});  // 1 step even with tau = 0
   auto pf = net.probe(f);
   auto pn = net.probe(none);
@@ -85,7 +86,7 @@ TEST(Timing, EnsembleInputToSpikesSameStep) {
   Simulator sim(net);
   sim.run_steps(4);
   auto J = sim.data(pJ);
-  EXPECT_NEAR(J(1, 0), 1.0, 1e-5);                 // bias only at step 2
+  EXPECT_NEAR(J(1, 0), 1.0, 1e-5);                   // bias only at step 2
   EXPECT_NEAR(J(2, 0), 1.0 + 2.033245 * 100, 1e-2);  // step 3 sees the input
 }
 
@@ -100,7 +101,8 @@ TEST(Decoders, RmseOnEvalPointsOverSeeds) {
     auto a = net.ensemble(100, 1);
     auto b = net.ensemble(100, 1);
     auto c1 = net.connect(a, b);
-    auto c2 = net.connect(a, b, {.function = [](const std::vector<double>& x) { return x[0] * x[0]; }});
+    auto c2 =
+        net.connect(a, b, {.function = [](const std::vector<double>& x) { return x[0] * x[0]; }});
     Simulator sim(net);
     auto info = sim.data(a);
     Eigen::MatrixXd J = info.eval_points * info.scaled_encoders.transpose();
@@ -304,4 +306,80 @@ TEST(Neurons, GainIsAppliedOnNeuronConnections) {
   Simulator sim(net);
   sim.run_steps(1);
   for (int i = 0; i < 3; ++i) EXPECT_NEAR(sim.data(pJ)(0, i), 1.0 + 2.033245 * 0.5, 1e-4);
+}
+
+TEST(Curves, TuningAndResponseCurvesMatchGainBias) {
+  Network net("c", 2);
+  auto e = net.ensemble(20, 1, {.max_rates = Uniform(200, 400), .intercepts = Uniform(-0.5, 0.5)});
+  Simulator sim(net);
+  auto info = sim.data(e);
+  auto tc = tuning_curves(e, sim);
+  ASSERT_EQ(tc.inputs.rows(), 50);
+  ASSERT_EQ(tc.activities.cols(), 20);
+  auto rc = response_curves(e, sim);
+  for (int i = 0; i < 20; ++i) {
+    // Response at x = 1 along the preferred direction is max_rate; zero below the intercept.
+    EXPECT_NEAR(rc.activities(49, i), info.max_rates(i), 1e-6 * info.max_rates(i));
+    for (int k = 0; k < 50; ++k) {
+      if (rc.inputs(k, 0) < info.intercepts(i) - 1e-9) {
+        EXPECT_EQ(rc.activities(k, i), 0.0);
+      }
+    }
+    // Tuning curve at x = e_i (±1) equals max_rate too.
+    const int k_end = info.encoders(i, 0) > 0 ? 49 : 0;
+    EXPECT_NEAR(tc.activities(k_end, i), info.max_rates(i), 1e-6 * info.max_rates(i));
+  }
+  EXPECT_THROW(tuning_curves(e, sim, Eigen::MatrixXd::Zero(3, 2)), ValidationError);
+}
+
+TEST(Direct, EnsembleComputesFunctionExactly) {
+  Network net("d", 0);
+  auto c = net.node(0.5);
+  auto a = net.ensemble(1, 1, {.neuron_type = Direct()});
+  auto b = net.passthrough(1);
+  net.connect(c, a, {.synapse = None});
+  net.connect(a, b, {.synapse = None, .function = [](const std::vector<double>& x) { return x[0] * x[0]; }});
+  auto p = net.probe(b);
+  auto pa = net.probe(a);
+  Simulator sim(net);
+  sim.run_steps(2);
+  EXPECT_NEAR(sim.data(p)(1, 0), 0.25, 1e-7);
+  EXPECT_NEAR(sim.data(pa)(1, 0), 0.5, 1e-7);
+}
+
+TEST(Config, NetworkDefaultsApplyToNewObjects) {
+  Network net("cfg", 0);
+  net.config().ensemble.max_rates = Choice({100.0});
+  net.config().ensemble.intercepts = Choice({0.0});
+  net.config().connection.synapse = None;
+  auto sub = net.network("inner");
+  auto e = sub.ensemble(4, 1);
+  auto n = net.node(1.0);
+  net.connect(n, e.neurons(), {.transform = Eigen::MatrixXd::Ones(4, 1)});
+  auto pJ = net.probe(e.neurons(), {.attr = "input"});
+  Simulator sim(net);
+  sim.run_steps(1);
+  auto info = sim.data(e);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_NEAR(info.gain(i), 2.033245, 1e-5);
+    EXPECT_NEAR(info.bias(i), 1.0, 1e-9);
+    EXPECT_NEAR(sim.data(pJ)(0, i), 1.0 + 2.033245, 1e-4);  // synapse None: same step
+  }
+}
+
+TEST(Npz, SimulatorExportsProbesReadableBack) {
+  Network net("npz", 0);
+  auto f = net.node([](double t) { return std::vector<double>{t, 2 * t}; });
+  net.probe(f, {.label = "f_out"});
+  Simulator sim(net);
+  sim.run_steps(7);
+  const std::string path = ::testing::TempDir() + "/sim_probes.npz";
+  sim.save_npz(path);
+  NpzReader r(path);
+  ASSERT_TRUE(r.contains("f_out"));
+  ASSERT_TRUE(r.contains("trange"));
+  auto m = r.get("f_out").matrix();
+  ASSERT_EQ(m.rows(), 7);
+  ASSERT_EQ(m.cols(), 2);
+  EXPECT_NEAR(m(6, 1), 2 * 0.007, 1e-7);
 }

@@ -27,10 +27,64 @@ std::string fmt(double v) {
   return os.str();
 }
 
+// J = bias + Σ_k enc_t[k]·x_k, in register blocks of 16 neurons so each block of J is
+// loaded and stored once for all d dimensions (dimension-major encoders).
+inline void encode(std::size_t n, std::size_t d, const float* __restrict bias,
+                   const float* __restrict enc_t, const float* __restrict x, float* __restrict J) {
+  constexpr std::size_t B = 16;
+  std::size_t i = 0;
+  for (; i + B <= n; i += B) {
+    float acc[B];
+    for (std::size_t l = 0; l < B; ++l) acc[l] = bias[i + l];
+    for (std::size_t k = 0; k < d; ++k) {
+      const float xk = x[k];
+      const float* ek = enc_t + k * n + i;
+      for (std::size_t l = 0; l < B; ++l) acc[l] += ek[l] * xk;
+    }
+    for (std::size_t l = 0; l < B; ++l) J[i + l] = acc[l];
+  }
+  for (; i < n; ++i) {
+    float a = bias[i];
+    for (std::size_t k = 0; k < d; ++k) a += enc_t[k * n + i] * x[k];
+    J[i] = a;
+  }
+}
+
+// u[0..D) += Σ_{r in rows} a[r]·W[r, :] with the accumulator held in registers.
+template <std::size_t D>
+inline void accumulate_fixed(const float* __restrict w, const float* __restrict a,
+                             const std::int32_t* rows, std::size_t n_rows, float* __restrict u) {
+  float acc[D] = {};
+  if (rows) {
+    for (std::size_t k = 0; k < n_rows; ++k) {
+      const std::size_t r = static_cast<std::size_t>(rows[k]);
+      const float ar = a[r];
+      const float* wr = w + r * D;
+      for (std::size_t j = 0; j < D; ++j) acc[j] += ar * wr[j];
+    }
+  } else {
+    for (std::size_t r = 0; r < n_rows; ++r) {
+      const float ar = a[r];
+      const float* wr = w + r * D;
+      for (std::size_t j = 0; j < D; ++j) acc[j] += ar * wr[j];
+    }
+  }
+  for (std::size_t j = 0; j < D; ++j) u[j] += acc[j];
+}
+
 // Sparse/dense accumulate: u[j] += Σ_r a[r] W[r, j] over the rows given (or all rows).
 inline void accumulate_rows(const ir::RowMatrixF& W, const float* a, const std::int32_t* rows,
                             std::size_t n_rows, float* u, std::size_t size_out) {
   const float* w = W.data();
+  switch (size_out) {
+    case 2: return accumulate_fixed<2>(w, a, rows, n_rows, u);
+    case 3: return accumulate_fixed<3>(w, a, rows, n_rows, u);
+    case 4: return accumulate_fixed<4>(w, a, rows, n_rows, u);
+    case 6: return accumulate_fixed<6>(w, a, rows, n_rows, u);
+    case 8: return accumulate_fixed<8>(w, a, rows, n_rows, u);
+    case 16: return accumulate_fixed<16>(w, a, rows, n_rows, u);
+    default: break;
+  }
   if (size_out == 1) {
     float s = 0.f;
     if (rows) {
@@ -308,6 +362,13 @@ void Executor::clear_probes() {
   for (auto& p : probes_) p->data.clear();
 }
 
+void Executor::reserve_probes(std::size_t steps) {
+  for (auto& p : probes_) {
+    const std::size_t samples = static_cast<std::size_t>(double(steps) / p->period) + 2;
+    p->data.reserve(p->data.size() + samples * p->size);
+  }
+}
+
 const std::vector<float>& Executor::probe_data(std::size_t k) const { return probes_.at(k)->data; }
 std::size_t Executor::probe_size(std::size_t k) const { return probes_.at(k)->size; }
 
@@ -432,14 +493,7 @@ void Executor::eval_ensemble(std::size_t i, double t) {
     // J = bias + Σ_k enc_t[k]·x_k (+ gain ⊙ nin) (+ jin) (+ noise)   (spec §3 step 4)
     const std::size_t n = e.n;
     float* J = s.J.data();
-    const float* bias = e.bias.data();
-    std::copy(bias, bias + n, J);
-    for (std::size_t k = 0; k < e.d; ++k) {
-      const float xk = s.x[k];
-      if (xk == 0.f) continue;
-      const float* ek = s.enc_t.data() + k * n;
-      for (std::size_t q = 0; q < n; ++q) J[q] += ek[q] * xk;
-    }
+    encode(n, e.d, e.bias.data(), s.enc_t.data(), s.x.data(), J);
     if (s.has_nin) {
       const float* g = e.gain.data();
       const float* v = s.nin.data();

@@ -19,6 +19,8 @@ class Executor {
   void step();
   void reset(std::uint64_t seed);
   void clear_probes();
+  /// Reserves probe storage for `steps` more steps (so recording never reallocates mid-run).
+  void reserve_probes(std::size_t steps);
   std::size_t n_steps() const { return n_; }
   /// Recorded samples of probe k, row-major (samples × size).
   const std::vector<float>& probe_data(std::size_t k) const;
