@@ -50,8 +50,8 @@ struct Convolution {
   DistPtr init;
   /// Explicit kernel of shape (kh, kw, C, n_filters) in C order; overrides init when given.
   std::vector<double> kernel;
-  bool use_bias = true;       ///< Keras' use_bias: one trainable bias per filter
-  std::vector<double> bias;   ///< explicit bias (n_filters values); default zeros
+  bool use_bias = true;      ///< Keras' use_bias: one trainable bias per filter
+  std::vector<double> bias;  ///< explicit bias (n_filters values); default zeros
 
   std::array<std::size_t, 3> output_shape() const;  ///< (OH, OW, n_filters)
   std::size_t size_in() const;
@@ -98,7 +98,7 @@ class Transform {
 
   Transform() = default;  ///< no transform (identity, Nengo's default)
   Transform(double s) : kind_(Kind::Scalar), scalar_(s) {}  // NOLINT
-  Transform(int s) : Transform(static_cast<double>(s)) {}  // NOLINT
+  Transform(int s) : Transform(static_cast<double>(s)) {}   // NOLINT
   /// Any Eigen matrix expression: a dense (size_out × size_mid) matrix. A compile-time
   /// column vector (Eigen::VectorXd) is a diagonal, as a 1-D array is in Nengo.
   template <class Derived>

@@ -11,8 +11,8 @@
 namespace myelin {
 
 struct Curves {
-  Eigen::MatrixXd inputs;       ///< (points × dims) for tuning curves, (points × 1) for responses
-  Eigen::MatrixXd activities;   ///< (points × n_neurons), Hz × amplitude
+  Eigen::MatrixXd inputs;      ///< (points × dims) for tuning curves, (points × 1) for responses
+  Eigen::MatrixXd activities;  ///< (points × n_neurons), Hz × amplitude
 };
 
 /// Rates of every neuron at represented values `inputs` (points × dimensions). Default

@@ -115,8 +115,8 @@ void build_ensemble(const Graph& g, std::size_t id, std::uint64_t seed, ir::Ense
 
   // 2. Encoders.
   if (o.encoders.empty() || o.encoders.is_dist()) {
-    DistPtr dist = o.encoders.empty() ? std::make_shared<ScatteredHypersphere>(true)
-                                      : o.encoders.dist();
+    DistPtr dist =
+        o.encoders.empty() ? std::make_shared<ScatteredHypersphere>(true) : o.encoders.dist();
     e.encoders = dist->sample(e.n, e.d, rng);
   } else {
     e.encoders = o.encoders.sample(e.n, e.d, rng, e.name + " encoders");
@@ -139,9 +139,10 @@ void build_ensemble(const Graph& g, std::size_t id, std::uint64_t seed, ir::Ense
   if (!o.gain.empty()) {
     e.gain_d = o.gain.sample(e.n, 1, rng, e.name + " gain").col(0);
     e.bias_d = o.bias.sample(e.n, 1, rng, e.name + " bias").col(0);
-    e.neuron_type->max_rates_intercepts(
-        std::span<const double>(e.gain_d.data(), e.n), std::span<const double>(e.bias_d.data(), e.n),
-        std::span<double>(e.max_rates.data(), e.n), std::span<double>(e.intercepts.data(), e.n));
+    e.neuron_type->max_rates_intercepts(std::span<const double>(e.gain_d.data(), e.n),
+                                        std::span<const double>(e.bias_d.data(), e.n),
+                                        std::span<double>(e.max_rates.data(), e.n),
+                                        std::span<double>(e.intercepts.data(), e.n));
   } else {
     DistOrArray mr = o.max_rates.empty() ? DistOrArray(Uniform(200, 400)) : o.max_rates;
     DistOrArray ic = o.intercepts.empty() ? DistOrArray(Uniform(-1.0, 0.9)) : o.intercepts;
@@ -169,7 +170,8 @@ void build_ensemble(const Graph& g, std::size_t id, std::uint64_t seed, ir::Ense
   e.enc_t.resize(e.n * e.d);
   for (std::size_t k = 0; k < e.d; ++k)
     for (std::size_t i = 0; i < e.n; ++i)
-      e.enc_t[k * e.n + i] = static_cast<float>(e.scaled_encoders(Eigen::Index(i), Eigen::Index(k)));
+      e.enc_t[k * e.n + i] =
+          static_cast<float>(e.scaled_encoders(Eigen::Index(i), Eigen::Index(k)));
   e.gain.assign(e.gain_d.data(), e.gain_d.data() + e.n);
   e.bias.assign(e.bias_d.data(), e.bias_d.data() + e.n);
   std::transform(e.gain_d.data(), e.gain_d.data() + e.n, e.gain.begin(),
@@ -338,7 +340,7 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
     DistOrArray eval_points;
     bool scale_eval_points = true;
     SolverPtr solver;
-    Eigen::MatrixXd T;  // size_out × size_mid
+    Eigen::MatrixXd T;                        // size_out × size_mid
     std::optional<std::size_t> weights_post;  // post ensemble (weights=True)
     std::vector<int> post_idx;                // post dims for weights=True
     std::uint64_t seed;
@@ -370,9 +372,10 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
                          " transform needs a Node or .neurons pre object, not a decoded ensemble");
       c.layer = ir::make_layer_spec(r.opts.transform, crng, c.name);
     } else if (!lazy_identity) {
-      c.transform = r.opts.transform.is_none()
-                        ? Eigen::MatrixXd::Identity(Eigen::Index(c.size_out), Eigen::Index(c.size_mid))
-                        : r.opts.transform.materialize(c.size_out, c.size_mid, crng, c.name);
+      c.transform =
+          r.opts.transform.is_none()
+              ? Eigen::MatrixXd::Identity(Eigen::Index(c.size_out), Eigen::Index(c.size_mid))
+              : r.opts.transform.materialize(c.size_out, c.size_mid, crng, c.name);
     }
     for (double b : r.opts.transform.bias_values(c.size_out, c.name)) c.bias.push_back(float(b));
     const bool weights_solver = r.opts.solver.get()->weights;
@@ -381,14 +384,21 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
     c.post = r.post.id;
     c.post_idx = slice_of(r.post);
     switch (r.post.kind) {
-      case ObjKind::Ensemble: c.post_kind = ir::PostKind::EnsX; break;
-      case ObjKind::Neurons: c.post_kind = ir::PostKind::NeuronsGain; break;
-      case ObjKind::Node: c.post_kind = ir::PostKind::Node; break;
+      case ObjKind::Ensemble:
+        c.post_kind = ir::PostKind::EnsX;
+        break;
+      case ObjKind::Neurons:
+        c.post_kind = ir::PostKind::NeuronsGain;
+        break;
+      case ObjKind::Node:
+        c.post_kind = ir::PostKind::Node;
+        break;
       case ObjKind::LearningRule:
         c.post_kind = ir::PostKind::LearnPort;
         c.post = conn_learn.at(r.post.id).at(r.post.sub);
         break;
-      default: throw BuildError(c.name + ": unsupported post object");
+      default:
+        throw BuildError(c.name + ": unsupported post object");
     }
 
     // Pre side.
@@ -450,7 +460,9 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
     const std::string& a = r.opts.attr;
     using S = ir::ProbeOp::Source;
     switch (r.target.kind) {
-      case ObjKind::Node: p.source = S::NodeOutput; break;
+      case ObjKind::Node:
+        p.source = S::NodeOutput;
+        break;
       case ObjKind::Ensemble:
         if (a == "input") {
           p.source = S::EnsInput;
@@ -480,33 +492,44 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
         }
         break;
       case ObjKind::Neurons:
-        if (a == "output") p.source = S::NeuronsOutput;
-        else if (a == "input") p.source = S::NeuronsInput;
+        if (a == "output")
+          p.source = S::NeuronsOutput;
+        else if (a == "input")
+          p.source = S::NeuronsInput;
         else {
           p.source = S::NeuronsState;
           auto names = M.ensembles[r.target.id].neuron_type->state_names();
           auto it = std::find(names.begin(), names.end(), a);
           if (it == names.end())
-            throw BuildError(p.name + ": neuron type " + M.ensembles[r.target.id].neuron_type->kind() +
-                             " has no state '" + a + "'");
+            throw BuildError(p.name + ": neuron type " +
+                             M.ensembles[r.target.id].neuron_type->kind() + " has no state '" + a +
+                             "'");
           p.state_index = std::size_t(it - names.begin());
         }
         break;
       case ObjKind::Connection:
-        if (a == "output") p.source = S::ConnOutput;
-        else if (a == "input") p.source = S::ConnInput;
-        else p.source = S::ConnWeights;
+        if (a == "output")
+          p.source = S::ConnOutput;
+        else if (a == "input")
+          p.source = S::ConnInput;
+        else
+          p.source = S::ConnWeights;
         p.idx.clear();
         break;
       case ObjKind::LearningRule:
         p.obj = conn_learn.at(r.target.id).at(r.target.sub);
         p.idx.clear();
-        if (a == "error") p.source = S::LearnError;
-        else if (a == "activities") p.source = S::LearnActivities;
-        else if (a == "delta") p.source = S::LearnDelta;
-        else p.source = S::LearnEncoders;
+        if (a == "error")
+          p.source = S::LearnError;
+        else if (a == "activities")
+          p.source = S::LearnActivities;
+        else if (a == "delta")
+          p.source = S::LearnDelta;
+        else
+          p.source = S::LearnEncoders;
         break;
-      default: throw BuildError(p.name + ": unsupported probe target");
+      default:
+        throw BuildError(p.name + ": unsupported probe target");
     }
   }
 
@@ -537,7 +560,8 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
     } else {
       X = j.eval_points.is_dist()
               ? j.eval_points.dist()->sample(
-                    pre.eval_points.rows() > 0 ? std::size_t(pre.eval_points.rows()) : 750, pre.d, rng)
+                    pre.eval_points.rows() > 0 ? std::size_t(pre.eval_points.rows()) : 750, pre.d,
+                    rng)
               : j.eval_points.array();
       if (static_cast<std::size_t>(X.cols()) != pre.d)
         throw ValidationError(c.name + ": eval_points must have " + std::to_string(pre.d) +
@@ -581,7 +605,8 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
     if (shared && --acache[j.pre_ens]->users == 0) {
       acache[j.pre_ens]->A = Eigen::MatrixXf();  // last user: free it
     }
-    if (static_cast<std::size_t>(D.rows()) != pre.n || static_cast<std::size_t>(D.cols()) != c.size_mid)
+    if (static_cast<std::size_t>(D.rows()) != pre.n ||
+        static_cast<std::size_t>(D.cols()) != c.size_mid)
       throw BuildError(c.name + ": solver returned decoders of shape (" + std::to_string(D.rows()) +
                        ", " + std::to_string(D.cols()) + "), expected (" + std::to_string(pre.n) +
                        ", " + std::to_string(c.size_mid) + ")");
@@ -602,13 +627,15 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
     auto& lo = M.learning[li];
     const auto& r = g.connections[lo.conn];
     const auto& c = M.conns[lo.conn];
-    std::size_t k = std::size_t(std::find(conn_learn[lo.conn].begin(), conn_learn[lo.conn].end(), li) -
-                                conn_learn[lo.conn].begin());
+    std::size_t k =
+        std::size_t(std::find(conn_learn[lo.conn].begin(), conn_learn[lo.conn].end(), li) -
+                    conn_learn[lo.conn].begin());
     const auto& rule = r.opts.learning_rule_type.rules()[k];
     lo.pre_ens = r.pre.id;
     if (r.pre.kind == ObjKind::Neurons) lo.pre_idx = slice_of(r.pre);
     lo.post_ens = r.post.id;
-    lo.port_size = Endpoint{const_cast<Graph*>(&g), ObjKind::LearningRule, lo.conn, std::nullopt, k}.full_size();
+    lo.port_size = Endpoint{const_cast<Graph*>(&g), ObjKind::LearningRule, lo.conn, std::nullopt, k}
+                       .full_size();
     if (auto* pes = dynamic_cast<const PES*>(rule.get())) {
       lo.pre_synapse = discretize(pes->pre_synapse, bo.dt);
       if (c.post_kind == ir::PostKind::NeuronsRaw || c.post_kind == ir::PostKind::NeuronsGain) {
@@ -624,7 +651,8 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
             Es = post.scaled_encoders;
           } else {
             Es.resize(Eigen::Index(rows.size()), post.scaled_encoders.cols());
-            for (std::size_t q = 0; q < rows.size(); ++q) Es.row(Eigen::Index(q)) = post.scaled_encoders.row(rows[q]);
+            for (std::size_t q = 0; q < rows.size(); ++q)
+              Es.row(Eigen::Index(q)) = post.scaled_encoders.row(rows[q]);
           }
         }
         lo.error_encoders = Es.cast<float>();
@@ -653,30 +681,42 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
   M.learn_in.assign(M.learning.size(), {});
   for (std::size_t ci = 0; ci < M.conns.size(); ++ci) {
     const auto& c = M.conns[ci];
-    (c.pre.kind == ir::ObjRef::Kind::Node ? M.node_out[c.pre.index] : M.ens_out[c.pre.index]).push_back(ci);
+    (c.pre.kind == ir::ObjRef::Kind::Node ? M.node_out[c.pre.index] : M.ens_out[c.pre.index])
+        .push_back(ci);
     switch (c.post_kind) {
       case ir::PostKind::EnsX:
       case ir::PostKind::NeuronsGain:
-      case ir::PostKind::NeuronsRaw: M.ens_in[c.post].push_back(ci); break;
-      case ir::PostKind::Node: M.node_in[c.post].push_back(ci); break;
-      case ir::PostKind::LearnPort: M.learn_in[c.post].push_back(ci); break;
-      case ir::PostKind::Sink: break;
+      case ir::PostKind::NeuronsRaw:
+        M.ens_in[c.post].push_back(ci);
+        break;
+      case ir::PostKind::Node:
+        M.node_in[c.post].push_back(ci);
+        break;
+      case ir::PostKind::LearnPort:
+        M.learn_in[c.post].push_back(ci);
+        break;
+      case ir::PostKind::Sink:
+        break;
     }
   }
 
   // Schedule: levels of the synapse=None graph (Kahn); a cycle is a build error (spec §1.1).
   const std::size_t NE = M.ensembles.size(), NN = M.nodes.size();
-  auto key = [&](ir::ObjRef o) { return o.kind == ir::ObjRef::Kind::Node ? o.index : NN + o.index; };
+  auto key = [&](ir::ObjRef o) {
+    return o.kind == ir::ObjRef::Kind::Node ? o.index : NN + o.index;
+  };
   std::vector<std::vector<std::size_t>> succ(NN + NE);
   std::vector<int> indeg(NN + NE, 0);
   for (const auto& c : M.conns) {
     if (c.synapse) continue;
     std::size_t dst;
-    if (c.post_kind == ir::PostKind::Node) dst = c.post;
+    if (c.post_kind == ir::PostKind::Node)
+      dst = c.post;
     else if (c.post_kind == ir::PostKind::EnsX || c.post_kind == ir::PostKind::NeuronsGain ||
              c.post_kind == ir::PostKind::NeuronsRaw)
       dst = NN + c.post;
-    else continue;
+    else
+      continue;
     succ[key(c.pre)].push_back(dst);
     ++indeg[dst];
   }
@@ -685,7 +725,8 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
     if (indeg[v] == 0) frontier.push_back(v);
   std::size_t done = 0;
   auto ref_of = [&](std::size_t v) {
-    return v < NN ? ir::ObjRef{ir::ObjRef::Kind::Node, v} : ir::ObjRef{ir::ObjRef::Kind::Ensemble, v - NN};
+    return v < NN ? ir::ObjRef{ir::ObjRef::Kind::Node, v}
+                  : ir::ObjRef{ir::ObjRef::Kind::Ensemble, v - NN};
   };
   while (!frontier.empty()) {
     std::vector<ir::ObjRef> level;
@@ -707,8 +748,10 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
         names += v < NN ? M.nodes[v].name : M.ensembles[v - NN].name;
       }
     }
-    throw BuildError("the model has a cycle of connections without a synapse (synapse=None) "
-                     "through: " + names + "; every feedback loop needs at least one synapse");
+    throw BuildError(
+        "the model has a cycle of connections without a synapse (synapse=None) "
+        "through: " +
+        names + "; every feedback loop needs at least one synapse");
   }
 
   M.build_seconds = std::chrono::duration<double>(Clock::now() - t0).count();

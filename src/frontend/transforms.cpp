@@ -97,8 +97,9 @@ void Convolution::validate(const std::string& who) const {
   if (padding != "valid" && padding != "same")
     throw ValidationError(me + ": padding must be \"valid\" or \"same\", got \"" + padding + "\"");
   if (!channels_last)
-    throw ValidationError(me + ": channels_last = false is not supported (use channels-last "
-                               "(H, W, C) data, as Keras does by default)");
+    throw ValidationError(me +
+                          ": channels_last = false is not supported (use channels-last "
+                          "(H, W, C) data, as Keras does by default)");
   if (padding == "valid" && (kernel_size[0] > input_shape[0] || kernel_size[1] > input_shape[1]))
     throw ValidationError(me + ": kernel " + shape_str({kernel_size[0], kernel_size[1]}) +
                           " is larger than the input " +
@@ -118,8 +119,8 @@ void Convolution::validate(const std::string& who) const {
 
 std::string Convolution::repr() const {
   std::ostringstream os;
-  os << "Convolution(n_filters=" << n_filters << ", input_shape="
-     << shape_str({input_shape[0], input_shape[1], input_shape[2]})
+  os << "Convolution(n_filters=" << n_filters
+     << ", input_shape=" << shape_str({input_shape[0], input_shape[1], input_shape[2]})
      << ", kernel_size=" << shape_str({kernel_size[0], kernel_size[1]})
      << ", strides=" << shape_str({strides[0], strides[1]}) << ", padding=\"" << padding << "\")";
   return os.str();
@@ -215,11 +216,16 @@ std::optional<std::size_t> Transform::output_size(std::size_t size_in) const {
   switch (kind_) {
     case Kind::None:
     case Kind::Scalar:
-    case Kind::Diagonal: return size_in;
-    case Kind::Dense: return std::size_t(matrix_.rows());
-    case Kind::Dist: return units_;
-    case Kind::Convolution: return conv_->size_out();
-    case Kind::Pooling: return pool_->size_out();
+    case Kind::Diagonal:
+      return size_in;
+    case Kind::Dense:
+      return std::size_t(matrix_.rows());
+    case Kind::Dist:
+      return units_;
+    case Kind::Convolution:
+      return conv_->size_out();
+    case Kind::Pooling:
+      return pool_->size_out();
   }
   return std::nullopt;
 }
@@ -237,7 +243,8 @@ std::vector<double> Transform::conv_kernel(Rng& rng, const std::string& who) con
   const Eigen::MatrixXd m = init->sample(rows, c.n_filters, rng);  // C order = (kh, kw, C, F)
   std::vector<double> k(rows * c.n_filters);
   for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t f = 0; f < c.n_filters; ++f) k[r * c.n_filters + f] = m(Eigen::Index(r), Eigen::Index(f));
+    for (std::size_t f = 0; f < c.n_filters; ++f)
+      k[r * c.n_filters + f] = m(Eigen::Index(r), Eigen::Index(f));
   return k;
 }
 
@@ -262,15 +269,15 @@ void Transform::validate(std::size_t size_out, std::size_t size_mid, const std::
     return "(" + std::to_string(a) + ", " + std::to_string(b) + ")";
   };
   switch (kind_) {
-    case Kind::None: return;
+    case Kind::None:
+      return;
     case Kind::Scalar:
-      if (!std::isfinite(scalar_))
-        throw ValidationError(who + ": transform is not finite");
+      if (!std::isfinite(scalar_)) throw ValidationError(who + ": transform is not finite");
       if (size_out != size_mid)
-        throw ValidationError(who + ": a scalar transform needs equal input and output sizes, got " +
-                              std::to_string(size_mid) + " -> " + std::to_string(size_out) +
-                              "; give a matrix of shape " +
-                              shape(Eigen::Index(size_out), Eigen::Index(size_mid)));
+        throw ValidationError(
+            who + ": a scalar transform needs equal input and output sizes, got " +
+            std::to_string(size_mid) + " -> " + std::to_string(size_out) +
+            "; give a matrix of shape " + shape(Eigen::Index(size_out), Eigen::Index(size_mid)));
       return;
     case Kind::Diagonal:
       if (!matrix_.allFinite()) throw ValidationError(who + ": transform has non-finite values");
@@ -298,8 +305,10 @@ void Transform::validate(std::size_t size_out, std::size_t size_mid, const std::
     case Kind::Pooling: {
       const std::size_t in = conv_ ? conv_->size_in() : pool_->size_in();
       const std::size_t out = conv_ ? conv_->size_out() : pool_->size_out();
-      if (conv_) conv_->validate(who);
-      else pool_->validate(who);
+      if (conv_)
+        conv_->validate(who);
+      else
+        pool_->validate(who);
       if (size_mid != in || size_out != out)
         throw ValidationError(who + ": " + repr() + " maps " + std::to_string(in) + " -> " +
                               std::to_string(out) + " values, but the connection is " +
@@ -314,11 +323,16 @@ Eigen::MatrixXd Transform::materialize(std::size_t size_out, std::size_t size_mi
   validate(size_out, size_mid, who);
   const auto ro = Eigen::Index(size_out), rm = Eigen::Index(size_mid);
   switch (kind_) {
-    case Kind::None: return Eigen::MatrixXd::Identity(ro, rm);
-    case Kind::Scalar: return Eigen::MatrixXd::Identity(ro, rm) * scalar_;
-    case Kind::Diagonal: return matrix_.col(0).asDiagonal();
-    case Kind::Dense: return matrix_;
-    case Kind::Dist: return dist_->sample(size_out, size_mid, rng);
+    case Kind::None:
+      return Eigen::MatrixXd::Identity(ro, rm);
+    case Kind::Scalar:
+      return Eigen::MatrixXd::Identity(ro, rm) * scalar_;
+    case Kind::Diagonal:
+      return matrix_.col(0).asDiagonal();
+    case Kind::Dense:
+      return matrix_;
+    case Kind::Dist:
+      return dist_->sample(size_out, size_mid, rng);
     case Kind::Convolution:
     case Kind::Pooling:
       throw ValidationError(who + ": " + repr() +
@@ -330,15 +344,24 @@ Eigen::MatrixXd Transform::materialize(std::size_t size_out, std::size_t size_mi
 std::string Transform::repr() const {
   std::ostringstream os;
   switch (kind_) {
-    case Kind::None: return "None";
-    case Kind::Scalar: os << scalar_; return os.str();
-    case Kind::Diagonal: os << "diag(" << matrix_.rows() << ")"; return os.str();
-    case Kind::Dense: os << "Dense(" << matrix_.rows() << "x" << matrix_.cols() << ")"; return os.str();
+    case Kind::None:
+      return "None";
+    case Kind::Scalar:
+      os << scalar_;
+      return os.str();
+    case Kind::Diagonal:
+      os << "diag(" << matrix_.rows() << ")";
+      return os.str();
+    case Kind::Dense:
+      os << "Dense(" << matrix_.rows() << "x" << matrix_.cols() << ")";
+      return os.str();
     case Kind::Dist:
       if (units_) return "Dense(" + std::to_string(*units_) + ")";
       return dist_ ? dist_->repr() : "None";
-    case Kind::Convolution: return conv_->repr();
-    case Kind::Pooling: return pool_->repr();
+    case Kind::Convolution:
+      return conv_->repr();
+    case Kind::Pooling:
+      return pool_->repr();
   }
   return "?";
 }

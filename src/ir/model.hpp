@@ -82,8 +82,8 @@ struct ConnOp {
   RowMatrixF W;
   bool identity = false;  ///< Value/Neurons mode, no transform: u = input (W unused)
   PostKind post_kind = PostKind::Sink;
-  std::size_t post = 0;      ///< ensemble / node / learning-rule index
-  std::vector<int> post_idx;  ///< empty = contiguous [0, size_out)
+  std::size_t post = 0;                   ///< ensemble / node / learning-rule index
+  std::vector<int> post_idx;              ///< empty = contiguous [0, size_out)
   std::optional<DiscreteFilter> synapse;  ///< nullopt = None (same-step)
   std::vector<std::size_t> learning;      ///< learning ops modifying W
   /// Deep-SNN layers (ir/layer.hpp): a convolution / pooling transform stays structured here
@@ -100,7 +100,7 @@ struct ConnOp {
 /// Learning rule instance (spec §8).
 struct LearnOp {
   std::string name;
-  std::string kind;  ///< "PES", "RLS", "BCM", "Oja", "Voja"
+  std::string kind;      ///< "PES", "RLS", "BCM", "Oja", "Voja"
   std::size_t conn = 0;  ///< connection whose W it modifies (Voja: post ensemble's encoders)
   double learning_rate = 0.0;
   std::size_t port_size = 0;  ///< error/signal port size
@@ -118,8 +118,19 @@ struct LearnOp {
 struct ProbeOp {
   std::string name;
   enum class Source {
-    NodeOutput, EnsInput, NeuronsOutput, NeuronsInput, NeuronsState, ConnOutput, ConnInput,
-    ConnWeights, ConnU, LearnError, LearnActivities, LearnDelta, LearnEncoders
+    NodeOutput,
+    EnsInput,
+    NeuronsOutput,
+    NeuronsInput,
+    NeuronsState,
+    ConnOutput,
+    ConnInput,
+    ConnWeights,
+    ConnU,
+    LearnError,
+    LearnActivities,
+    LearnDelta,
+    LearnEncoders
   } source = Source::NodeOutput;
   std::size_t obj = 0;
   std::size_t state_index = 0;  ///< NeuronsState

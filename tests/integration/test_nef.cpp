@@ -338,7 +338,9 @@ TEST(Direct, EnsembleComputesFunctionExactly) {
   auto a = net.ensemble(1, 1, {.neuron_type = Direct()});
   auto b = net.passthrough(1);
   net.connect(c, a, {.synapse = None});
-  net.connect(a, b, {.synapse = None, .function = [](const std::vector<double>& x) { return x[0] * x[0]; }});
+  net.connect(a, b, {.synapse = None, .function = [](const std::vector<double>& x) {
+                       return x[0] * x[0];
+                     }});
   auto p = net.probe(b);
   auto pa = net.probe(a);
   Simulator sim(net);

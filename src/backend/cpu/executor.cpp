@@ -77,13 +77,20 @@ inline void accumulate_rows(const ir::RowMatrixF& W, const float* a, const std::
                             std::size_t n_rows, float* u, std::size_t size_out) {
   const float* w = W.data();
   switch (size_out) {
-    case 2: return accumulate_fixed<2>(w, a, rows, n_rows, u);
-    case 3: return accumulate_fixed<3>(w, a, rows, n_rows, u);
-    case 4: return accumulate_fixed<4>(w, a, rows, n_rows, u);
-    case 6: return accumulate_fixed<6>(w, a, rows, n_rows, u);
-    case 8: return accumulate_fixed<8>(w, a, rows, n_rows, u);
-    case 16: return accumulate_fixed<16>(w, a, rows, n_rows, u);
-    default: break;
+    case 2:
+      return accumulate_fixed<2>(w, a, rows, n_rows, u);
+    case 3:
+      return accumulate_fixed<3>(w, a, rows, n_rows, u);
+    case 4:
+      return accumulate_fixed<4>(w, a, rows, n_rows, u);
+    case 6:
+      return accumulate_fixed<6>(w, a, rows, n_rows, u);
+    case 8:
+      return accumulate_fixed<8>(w, a, rows, n_rows, u);
+    case 16:
+      return accumulate_fixed<16>(w, a, rows, n_rows, u);
+    default:
+      break;
   }
   if (size_out == 1) {
     float s = 0.f;
@@ -144,13 +151,13 @@ struct Executor::LearnState {
   std::vector<float> pre_act;   // filtered pre activities ā
   std::vector<float> post_act;  // filtered post activities p
   std::vector<float> theta;
-  std::vector<float> local;     // PES: scaled error vector applied at phase 1 (per column)
+  std::vector<float> local;  // PES: scaled error vector applied at phase 1 (per column)
   std::vector<float> tmp;
   FilterBank pre_filter, post_filter, theta_filter;
-  bool pending = false;         // a Δ is waiting for phase 1
-  ir::RowMatrixF delta;         // BCM/Oja/RLS: dense Δ in W layout
-  Eigen::MatrixXf P;            // RLS
-  std::vector<float> enc_delta; // Voja (n × d, dimension-major like enc_t)
+  bool pending = false;          // a Δ is waiting for phase 1
+  ir::RowMatrixF delta;          // BCM/Oja/RLS: dense Δ in W layout
+  Eigen::MatrixXf P;             // RLS
+  std::vector<float> enc_delta;  // Voja (n × d, dimension-major like enc_t)
 };
 
 struct Executor::ProbeState {
@@ -212,8 +219,7 @@ Executor::Executor(const ir::Model& model, std::uint64_t seed, int threads)
     const auto& c = m_.conns[lo.conn];
     auto s = std::make_unique<LearnState>();
     s->port.assign(lo.port_size, 0.f);
-    const std::size_t n_pre =
-        lo.pre_idx.empty() ? m_.ensembles[lo.pre_ens].n : lo.pre_idx.size();
+    const std::size_t n_pre = lo.pre_idx.empty() ? m_.ensembles[lo.pre_ens].n : lo.pre_idx.size();
     if (lo.kind != "Voja") {
       s->pre_act.assign(n_pre, 0.f);
       s->tmp.assign(n_pre, 0.f);
@@ -247,18 +253,36 @@ Executor::Executor(const ir::Model& model, std::uint64_t seed, int threads)
     using S = ir::ProbeOp::Source;
     std::size_t size = p.size;
     switch (p.source) {
-      case S::NodeOutput: size = m_.nodes[p.obj].size_out; break;
-      case S::EnsInput: size = m_.ensembles[p.obj].d; break;
+      case S::NodeOutput:
+        size = m_.nodes[p.obj].size_out;
+        break;
+      case S::EnsInput:
+        size = m_.ensembles[p.obj].d;
+        break;
       case S::NeuronsOutput:
       case S::NeuronsInput:
-      case S::NeuronsState: size = m_.ensembles[p.obj].n; break;
+      case S::NeuronsState:
+        size = m_.ensembles[p.obj].n;
+        break;
       case S::ConnOutput:
-      case S::ConnU: size = m_.conns[p.obj].size_out; break;
-      case S::ConnInput: size = conns_[p.obj]->xin.size(); break;
-      case S::ConnWeights: size = std::size_t(m_.conns[p.obj].W.size()); break;
-      case S::LearnError: size = m_.learning[p.obj].port_size; break;
-      case S::LearnActivities: size = learn_[p.obj]->pre_act.size(); break;
-      case S::LearnDelta: size = std::size_t(m_.conns[m_.learning[p.obj].conn].W.size()); break;
+      case S::ConnU:
+        size = m_.conns[p.obj].size_out;
+        break;
+      case S::ConnInput:
+        size = conns_[p.obj]->xin.size();
+        break;
+      case S::ConnWeights:
+        size = std::size_t(m_.conns[p.obj].W.size());
+        break;
+      case S::LearnError:
+        size = m_.learning[p.obj].port_size;
+        break;
+      case S::LearnActivities:
+        size = learn_[p.obj]->pre_act.size();
+        break;
+      case S::LearnDelta:
+        size = std::size_t(m_.conns[m_.learning[p.obj].conn].W.size());
+        break;
       case S::LearnEncoders: {
         const auto& e = m_.ensembles[m_.learning[p.obj].post_ens];
         size = e.n * e.d;
@@ -345,8 +369,8 @@ void Executor::init_runtime(std::uint64_t seed) {
     const auto& lo = m_.learning[li];
     if (lo.kind == "RLS") {
       const auto n_pre = learn_[li]->P.rows();
-      learn_[li]->P = Eigen::MatrixXf::Identity(n_pre, n_pre) *
-                      float(lo.learning_rate * m_.dt / double(n_pre));
+      learn_[li]->P =
+          Eigen::MatrixXf::Identity(n_pre, n_pre) * float(lo.learning_rate * m_.dt / double(n_pre));
     }
   }
   clear_probes();
@@ -356,7 +380,9 @@ void Executor::init_runtime(std::uint64_t seed) {
   }
 }
 
-void Executor::reset(std::uint64_t seed) { init_runtime(seed); }
+void Executor::reset(std::uint64_t seed) {
+  init_runtime(seed);
+}
 
 void Executor::clear_probes() {
   for (auto& p : probes_) p->data.clear();
@@ -369,8 +395,12 @@ void Executor::reserve_probes(std::size_t steps) {
   }
 }
 
-const std::vector<float>& Executor::probe_data(std::size_t k) const { return probes_.at(k)->data; }
-std::size_t Executor::probe_size(std::size_t k) const { return probes_.at(k)->size; }
+const std::vector<float>& Executor::probe_data(std::size_t k) const {
+  return probes_.at(k)->data;
+}
+std::size_t Executor::probe_size(std::size_t k) const {
+  return probes_.at(k)->size;
+}
 
 const float* Executor::conn_input(std::size_t ci) const {
   return m_.conns[ci].synapse ? conns_[ci]->y.data() : conns_[ci]->u.data();
@@ -455,14 +485,20 @@ void Executor::eval_node(std::size_t i, double t) {
     for (std::size_t k = 0; k < r.size(); ++k) {
       if (!std::isfinite(r[k]))
         throw SimulationError(n.name + ": output function returned a non-finite value (" +
-                              fmt(r[k]) + ") in element " + std::to_string(k) + " at t = " + fmt(t));
+                              fmt(r[k]) + ") in element " + std::to_string(k) +
+                              " at t = " + fmt(t));
       s.out[k] = static_cast<float>(r[k]);
     }
   };
   switch (n.kind) {
-    case K::Constant: break;
-    case K::FnT: take(n.fn_t(t)); break;
-    case K::FnTX: take(n.fn_tx(t, s.in)); break;
+    case K::Constant:
+      break;
+    case K::FnT:
+      take(n.fn_t(t));
+      break;
+    case K::FnTX:
+      take(n.fn_tx(t, s.in));
+      break;
     case K::Process:
       s.proc->step(t, s.in, s.out_d);
       take(s.out_d);
@@ -568,13 +604,17 @@ void Executor::learn_phase() {
         for (std::size_t k = 0; k < lo.pre_idx.size(); ++k) l.tmp[k] = pre.out[lo.pre_idx[k]];
         a = l.tmp.data();
       }
-      if (lo.pre_synapse) l.pre_filter.step(a, l.pre_act.data());
-      else std::copy(a, a + l.pre_act.size(), l.pre_act.begin());
+      if (lo.pre_synapse)
+        l.pre_filter.step(a, l.pre_act.data());
+      else
+        std::copy(a, a + l.pre_act.size(), l.pre_act.begin());
     }
     auto post_activities = [&]() {
       const auto& post = *ens_[lo.post_ens];
-      if (lo.post_synapse) l.post_filter.step(post.out.data(), l.post_act.data());
-      else std::copy(post.out.begin(), post.out.end(), l.post_act.begin());
+      if (lo.post_synapse)
+        l.post_filter.step(post.out.data(), l.post_act.data());
+      else
+        std::copy(post.out.begin(), post.out.end(), l.post_act.begin());
     };
     if (lo.kind == "PES") {
       const double n_pre = double(m_.ensembles[lo.pre_ens].n);
@@ -584,7 +624,8 @@ void Executor::learn_phase() {
         const auto& E = lo.error_encoders;
         for (std::size_t j = 0; j < l.local.size(); ++j) {
           float v = 0.f;
-          for (std::size_t k = 0; k < l.port.size(); ++k) v += E(Eigen::Index(j), Eigen::Index(k)) * l.port[k];
+          for (std::size_t k = 0; k < l.port.size(); ++k)
+            v += E(Eigen::Index(j), Eigen::Index(k)) * l.port[k];
           l.local[j] = scale * v;
         }
       } else {
@@ -608,8 +649,10 @@ void Executor::learn_phase() {
         return c.post_idx.empty() ? j : static_cast<std::size_t>(c.post_idx[j]);
       };
       if (lo.kind == "BCM") {
-        if (lo.theta_synapse) l.theta_filter.step(post.out.data(), l.theta.data());
-        else std::copy(post.out.begin(), post.out.end(), l.theta.begin());
+        if (lo.theta_synapse)
+          l.theta_filter.step(post.out.data(), l.theta.data());
+        else
+          std::copy(post.out.begin(), post.out.end(), l.theta.begin());
         for (std::size_t r = 0; r < std::size_t(l.delta.rows()); ++r)
           for (std::size_t j = 0; j < cols; ++j) {
             const std::size_t q = col_neuron(j);
@@ -623,8 +666,8 @@ void Executor::learn_phase() {
           for (std::size_t j = 0; j < cols; ++j) {
             const float p = l.post_act[col_neuron(j)];
             l.delta(Eigen::Index(r), Eigen::Index(j)) =
-                float(kappa * dt) * (p * l.pre_act[r] - float(lo.beta) * p * p *
-                                                            W(Eigen::Index(r), Eigen::Index(j)));
+                float(kappa * dt) *
+                (p * l.pre_act[r] - float(lo.beta) * p * p * W(Eigen::Index(r), Eigen::Index(j)));
           }
       }
       l.pending = true;
@@ -654,32 +697,55 @@ void Executor::record_probes() {
     auto& s = *probes_[k];
     const float* v = nullptr;
     switch (p.source) {
-      case S::NodeOutput: v = nodes_[p.obj]->out.data(); break;
-      case S::EnsInput: v = ens_[p.obj]->x.data(); break;
-      case S::NeuronsOutput: v = ens_[p.obj]->out.data(); break;
-      case S::NeuronsInput: v = ens_[p.obj]->J.data(); break;
-      case S::NeuronsState: v = ens_[p.obj]->state[p.state_index].data(); break;
-      case S::ConnOutput: v = conn_input(p.obj); break;
-      case S::ConnU: v = conns_[p.obj]->u.data(); break;
-      case S::ConnInput: v = conns_[p.obj]->xin.data(); break;
+      case S::NodeOutput:
+        v = nodes_[p.obj]->out.data();
+        break;
+      case S::EnsInput:
+        v = ens_[p.obj]->x.data();
+        break;
+      case S::NeuronsOutput:
+        v = ens_[p.obj]->out.data();
+        break;
+      case S::NeuronsInput:
+        v = ens_[p.obj]->J.data();
+        break;
+      case S::NeuronsState:
+        v = ens_[p.obj]->state[p.state_index].data();
+        break;
+      case S::ConnOutput:
+        v = conn_input(p.obj);
+        break;
+      case S::ConnU:
+        v = conns_[p.obj]->u.data();
+        break;
+      case S::ConnInput:
+        v = conns_[p.obj]->xin.data();
+        break;
       case S::ConnWeights: {
         // Nengo orientation (size_out × rows), row-major.
         const auto& W = conns_[p.obj]->W;
         for (Eigen::Index j = 0; j < W.cols(); ++j)
-          for (Eigen::Index r = 0; r < W.rows(); ++r) s.value[std::size_t(j * W.rows() + r)] = W(r, j);
+          for (Eigen::Index r = 0; r < W.rows(); ++r)
+            s.value[std::size_t(j * W.rows() + r)] = W(r, j);
         v = s.value.data();
         break;
       }
-      case S::LearnError: v = learn_[p.obj]->port.data(); break;
-      case S::LearnActivities: v = learn_[p.obj]->pre_act.data(); break;
+      case S::LearnError:
+        v = learn_[p.obj]->port.data();
+        break;
+      case S::LearnActivities:
+        v = learn_[p.obj]->pre_act.data();
+        break;
       case S::LearnDelta: {
         const auto& l = *learn_[p.obj];
         const auto& W = conns_[m_.learning[p.obj].conn]->W;
         for (Eigen::Index j = 0; j < W.cols(); ++j)
           for (Eigen::Index r = 0; r < W.rows(); ++r) {
             float d = 0.f;
-            if (m_.learning[p.obj].kind == "PES") d = l.pre_act[std::size_t(r)] * l.local[std::size_t(j)];
-            else if (l.delta.size()) d = l.delta(r, j);
+            if (m_.learning[p.obj].kind == "PES")
+              d = l.pre_act[std::size_t(r)] * l.local[std::size_t(j)];
+            else if (l.delta.size())
+              d = l.delta(r, j);
             s.value[std::size_t(j * W.rows() + r)] = d;
           }
         v = s.value.data();
