@@ -4,7 +4,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <exception>
@@ -188,15 +187,6 @@ void build_ensemble(const Graph& g, std::size_t id, std::uint64_t seed, ir::Ense
   e.neuron_type->init_state(e.n, ptrs.data(), srng);
 }
 
-// Per-ensemble cache of the default-eval-point activities (shared by all decoded
-// connections and probes from that ensemble: no redundant activity matrices). Freed as
-// soon as the last solve that needs it is done, so big models do not hold them all.
-struct ActivityCache {
-  std::once_flag once;
-  Eigen::MatrixXf A;
-  std::atomic<int> users{0};
-};
-
 std::vector<int> slice_of(const Endpoint& e) {
   if (e.indices) return *e.indices;
   return {};
@@ -321,16 +311,6 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
   }
 
   // Connections: first the cheap structure, then the decoder solves in parallel.
-  std::vector<std::unique_ptr<ActivityCache>> acache(g.ensembles.size());
-  for (auto& a : acache) a = std::make_unique<ActivityCache>();
-  auto activities_for = [&](std::size_t ens) -> const Eigen::MatrixXf& {
-    auto& c = *acache[ens];
-    std::call_once(c.once, [&] {
-      c.A = ensemble_activities_f(M.ensembles[ens], M.ensembles[ens].eval_points);
-    });
-    return c.A;
-  };
-
   // A decoded solve request (connection or decoded_output probe).
   struct SolveJob {
     std::size_t conn;  // index into M.conns
@@ -533,78 +513,65 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
     }
   }
 
-  // Decoder solves, in parallel over jobs (spec §5); biggest first for load balance.
-  for (const auto& j : jobs)
-    if (j.eval_points.empty() && j.solver->needs_activities()) ++acache[j.pre_ens]->users;
-  std::vector<std::size_t> order(jobs.size());
-  std::iota(order.begin(), order.end(), std::size_t(0));
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return M.ensembles[jobs[a].pre_ens].n > M.ensembles[jobs[b].pre_ens].n;
-  });
-  parallel_for(jobs.size(), threads, [&](std::size_t kk) {
-    const std::size_t k = order[kk];
-    const SolveJob& j = jobs[k];
-    auto& c = M.conns[j.conn];
-    const auto& pre = M.ensembles[j.pre_ens];
-    Rng rng(j.seed);
-    Eigen::MatrixXd X;
-    const Eigen::MatrixXf* A = nullptr;
-    Eigen::MatrixXf Aown;
-    bool shared = false;
-    if (j.eval_points.empty()) {
-      X = pre.eval_points;
-      if (j.solver->needs_activities()) {
-        A = &activities_for(j.pre_ens);
-        shared = true;
-      }
-    } else {
-      X = j.eval_points.is_dist()
-              ? j.eval_points.dist()->sample(
-                    pre.eval_points.rows() > 0 ? std::size_t(pre.eval_points.rows()) : 750, pre.d,
-                    rng)
-              : j.eval_points.array();
-      if (static_cast<std::size_t>(X.cols()) != pre.d)
-        throw ValidationError(c.name + ": eval_points must have " + std::to_string(pre.d) +
-                              " columns, got " + std::to_string(X.cols()));
-      if (j.scale_eval_points) X *= pre.radius;
-      if (j.solver->needs_activities()) {
-        Aown = ensemble_activities_f(pre, X);
-        A = &Aown;
-      }
-    }
-    c.eval_points = X;
-    // Targets.
-    Eigen::MatrixXd Xs = select_cols(X, j.pre_idx);
-    Eigen::MatrixXd Y(X.rows(), Eigen::Index(c.size_mid));
-    if (j.function) {
-      std::vector<double> x(std::size_t(Xs.cols()));
-      for (Eigen::Index i = 0; i < Xs.rows(); ++i) {
-        for (Eigen::Index q = 0; q < Xs.cols(); ++q) x[std::size_t(q)] = Xs(i, q);
-        std::vector<double> y = j.function.fn()(x);
-        if (y.size() != c.size_mid)
-          throw ValidationError(c.name + ": function returned " + std::to_string(y.size()) +
-                                " values at eval point " + std::to_string(i) + ", expected " +
-                                std::to_string(c.size_mid));
-        for (std::size_t q = 0; q < y.size(); ++q) {
-          if (!std::isfinite(y[q]))
-            throw BuildError(c.name + ": function returned a non-finite value (" + fmt(y[q]) +
-                             ") at eval point " + std::to_string(i));
-          Y(i, Eigen::Index(q)) = y[q];
+  // Decoder solves (spec §5). Jobs that share a pre ensemble, its eval points and an
+  // LstsqL2 solver with the same reg share one factorisation (their targets are stacked as
+  // extra right-hand sides). Groups run in parallel, biggest pre-population first.
+  std::vector<std::vector<std::size_t>> groups;
+  {
+    std::vector<int> group_of(jobs.size(), -1);
+    for (std::size_t k = 0; k < jobs.size(); ++k) {
+      const SolveJob& j = jobs[k];
+      const auto* l2 = dynamic_cast<const LstsqL2*>(j.solver.get());
+      const bool shareable = l2 && j.eval_points.empty();
+      if (shareable) {
+        for (std::size_t q = 0; q < k; ++q) {
+          const auto* l2q = dynamic_cast<const LstsqL2*>(jobs[q].solver.get());
+          if (group_of[q] >= 0 && l2q && jobs[q].eval_points.empty() &&
+              jobs[q].pre_ens == j.pre_ens && l2q->reg == l2->reg) {
+            group_of[k] = group_of[q];
+            break;
+          }
         }
       }
-    } else {
-      Y = Xs;
+      if (group_of[k] < 0) {
+        group_of[k] = static_cast<int>(groups.size());
+        groups.emplace_back();
+      }
+      groups[std::size_t(group_of[k])].push_back(k);
     }
-    Eigen::MatrixXd D;
-    if (A) {
-      D = j.solver->solve_f(*A, Y, rng, c.solver_info, c.name);
-    } else {
-      D = j.solver->solve(Eigen::MatrixXd::Zero(0, Eigen::Index(pre.n)), Y, rng, c.solver_info,
-                          c.name);
+  }
+  std::stable_sort(groups.begin(), groups.end(), [&](const auto& a, const auto& b) {
+    return M.ensembles[jobs[a[0]].pre_ens].n > M.ensembles[jobs[b[0]].pre_ens].n;
+  });
+
+  // Targets f(X[:, pre_slice]) of one job (spec §5).
+  auto targets = [&](const SolveJob& j, const Eigen::MatrixXd& X) {
+    const auto& c = M.conns[j.conn];
+    Eigen::MatrixXd Xs = select_cols(X, j.pre_idx);
+    if (!j.function) return Xs;
+    Eigen::MatrixXd Y(X.rows(), Eigen::Index(c.size_mid));
+    std::vector<double> x(std::size_t(Xs.cols()));
+    for (Eigen::Index i = 0; i < Xs.rows(); ++i) {
+      for (Eigen::Index q = 0; q < Xs.cols(); ++q) x[std::size_t(q)] = Xs(i, q);
+      std::vector<double> y = j.function.fn()(x);
+      if (y.size() != c.size_mid)
+        throw ValidationError(c.name + ": function returned " + std::to_string(y.size()) +
+                              " values at eval point " + std::to_string(i) + ", expected " +
+                              std::to_string(c.size_mid));
+      for (std::size_t q = 0; q < y.size(); ++q) {
+        if (!std::isfinite(y[q]))
+          throw BuildError(c.name + ": function returned a non-finite value (" + fmt(y[q]) +
+                           ") at eval point " + std::to_string(i));
+        Y(i, Eigen::Index(q)) = y[q];
+      }
     }
-    if (shared && --acache[j.pre_ens]->users == 0) {
-      acache[j.pre_ens]->A = Eigen::MatrixXf();  // last user: free it
-    }
+    return Y;
+  };
+
+  // Decoders → connection weights.
+  auto finalize = [&](const SolveJob& j, const Eigen::MatrixXd& D) {
+    auto& c = M.conns[j.conn];
+    const auto& pre = M.ensembles[j.pre_ens];
     if (static_cast<std::size_t>(D.rows()) != pre.n ||
         static_cast<std::size_t>(D.cols()) != c.size_mid)
       throw BuildError(c.name + ": solver returned decoders of shape (" + std::to_string(D.rows()) +
@@ -620,6 +587,63 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
       c.weights = j.T * D.transpose();  // size_out × n_pre
     }
     c.W = c.weights.transpose().cast<float>();
+  };
+
+  parallel_for(groups.size(), threads, [&](std::size_t gi) {
+    const auto& grp = groups[gi];
+    const SolveJob& j0 = jobs[grp[0]];
+    const auto& pre = M.ensembles[j0.pre_ens];
+    auto& c0 = M.conns[j0.conn];
+    Rng rng(j0.seed);
+    Eigen::MatrixXd X;
+    Eigen::MatrixXf A;
+    if (j0.eval_points.empty()) {
+      X = pre.eval_points;
+    } else {
+      X = j0.eval_points.is_dist()
+              ? j0.eval_points.dist()->sample(
+                    pre.eval_points.rows() > 0 ? std::size_t(pre.eval_points.rows()) : 750, pre.d,
+                    rng)
+              : j0.eval_points.array();
+      if (static_cast<std::size_t>(X.cols()) != pre.d)
+        throw ValidationError(c0.name + ": eval_points must have " + std::to_string(pre.d) +
+                              " columns, got " + std::to_string(X.cols()));
+      if (j0.scale_eval_points) X *= pre.radius;
+    }
+    if (j0.solver->needs_activities()) A = ensemble_activities_f(pre, X);
+    std::vector<Eigen::MatrixXd> Ys;
+    Eigen::Index cols = 0;
+    for (std::size_t k : grp) {
+      M.conns[jobs[k].conn].eval_points = X;
+      Ys.push_back(targets(jobs[k], X));
+      cols += Ys.back().cols();
+    }
+    auto solve = [&](const SolveJob& j, const Eigen::MatrixXd& Y, SolverInfo& info) {
+      if (j.solver->needs_activities())
+        return j.solver->solve_f(A, Y, rng, info, M.conns[j.conn].name);
+      return j.solver->solve(Eigen::MatrixXd::Zero(0, Eigen::Index(pre.n)), Y, rng, info,
+                             M.conns[j.conn].name);
+    };
+    if (grp.size() == 1) {
+      finalize(j0, solve(j0, Ys[0], c0.solver_info));
+      return;
+    }
+    Eigen::MatrixXd Yall(X.rows(), cols);
+    for (std::size_t q = 0, off = 0; q < grp.size(); off += std::size_t(Ys[q].cols()), ++q)
+      Yall.middleCols(Eigen::Index(off), Ys[q].cols()) = Ys[q];
+    SolverInfo info;
+    const std::string names = c0.name + " (+" + std::to_string(grp.size() - 1) + " sharing)";
+    Eigen::MatrixXd Dall = j0.solver->solve_f(A, Yall, rng, info, names);
+    for (std::size_t q = 0, off = 0; q < grp.size(); off += std::size_t(Ys[q].cols()), ++q) {
+      const SolveJob& j = jobs[grp[q]];
+      Eigen::MatrixXd D = Dall.middleCols(Eigen::Index(off), Ys[q].cols());
+      auto& si = M.conns[j.conn].solver_info;
+      si = info;
+      const Eigen::MatrixXf E = A * D.cast<float>() - Ys[q].cast<float>();
+      si.rmses = E.size() ? std::sqrt(double(E.squaredNorm()) / double(E.size())) : 0.0;
+      si.method += "-shared";
+      finalize(j, D);
+    }
   });
 
   // Learning ops: resolve pre/post and filters (spec §8).

@@ -13,6 +13,7 @@ Endpoint layer(Network& net, const Transform& transform, const Endpoint& x,
     throw ValidationError("layer(" + transform.repr() + ") on " + x.name() +
                           ": the transform does not determine an output size; give a Dense(units) "
                           "or an explicit matrix");
+  transform.validate(*size_out, size_in, "layer(" + transform.repr() + ") on " + x.name());
   Node node = net.passthrough(*size_out, opts.label);
   net.connect(x, node, {.synapse = opts.synapse, .transform = transform});
   return node;

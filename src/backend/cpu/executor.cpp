@@ -134,6 +134,7 @@ struct Executor::EnsState {
 };
 
 struct Executor::NodeState {
+  std::vector<float> acc;  // input accumulator (no per-step allocation)
   std::vector<double> in, out_d;
   std::vector<float> out;
   std::unique_ptr<ProcessStep> proc;
@@ -199,6 +200,7 @@ Executor::Executor(const ir::Model& model, std::uint64_t seed, int threads)
     const auto& n = m_.nodes[i];
     auto s = std::make_unique<NodeState>();
     s->in.assign(n.size_in, 0.0);
+    s->acc.assign(n.size_in, 0.f);
     s->out_d.assign(n.size_out, 0.0);
     s->out.assign(n.size_out, 0.f);
     nodes_.push_back(std::move(s));
@@ -472,9 +474,9 @@ void Executor::eval_node(std::size_t i, double t) {
   const auto& n = m_.nodes[i];
   auto& s = *nodes_[i];
   if (n.size_in) {
-    std::vector<float> acc(n.size_in, 0.f);
-    for (std::size_t ci : m_.node_in[i]) scatter_add(m_.conns[ci], conn_input(ci), acc.data());
-    for (std::size_t k = 0; k < n.size_in; ++k) s.in[k] = acc[k];
+    std::fill(s.acc.begin(), s.acc.end(), 0.f);
+    for (std::size_t ci : m_.node_in[i]) scatter_add(m_.conns[ci], conn_input(ci), s.acc.data());
+    for (std::size_t k = 0; k < n.size_in; ++k) s.in[k] = s.acc[k];
   }
   using K = ir::NodeOp::Kind;
   auto take = [&](const std::vector<double>& r) {
