@@ -1,4 +1,6 @@
 // `myelin`: the command-line tool (chapter demos, benchmarks).
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -7,6 +9,11 @@
 #include "myelin/errors.hpp"
 
 int main(int argc, char** argv) {
+  // Keep large blocks (activity and Gram matrices, probe buffers) in the heap instead of
+  // fresh mmaps: on virtual machines every first touch of a fresh page is expensive, and the
+  // builder allocates and frees many large matrices (docs/design.md, "Memory").
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   CLI::App app{
       "Myelin: spiking neural networks in C++ (NEF simulation, online learning, deep SNNs).\n"
       "Run `myelin demo all` for the chapter demos, `myelin bench --help` for benchmarks."};
