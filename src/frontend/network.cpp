@@ -221,6 +221,12 @@ void validate_learning(const Graph& g, std::size_t id, const LearningRules& rule
       if (c.pre.kind != ObjKind::Ensemble && c.pre.kind != ObjKind::Neurons)
         throw ValidationError(who + ": " + r->kind() +
                               " needs an Ensemble or .neurons pre object, got " + c.pre.name());
+      const bool into_neurons =
+          c.post.kind == ObjKind::Neurons || (c.opts.solver && c.opts.solver.get()->weights);
+      if (r->kind() == "RLS" && into_neurons)
+        throw ValidationError(who +
+                              ": RLS learns decoders; connect into an Ensemble or Node "
+                              "(not .neurons or weights=true), or use PES there");
       if (c.pre.kind == ObjKind::Ensemble) {
         const auto& nt = g.ensembles.at(c.pre.id).opts.neuron_type;
         if (nt && nt.get()->is_direct())

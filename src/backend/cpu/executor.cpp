@@ -283,7 +283,12 @@ Executor::Executor(const ir::Model& model, std::uint64_t seed, int threads)
         size = learn_[p.obj]->pre_act.size();
         break;
       case S::LearnDelta:
-        size = std::size_t(m_.conns[m_.learning[p.obj].conn].W.size());
+        if (m_.learning[p.obj].kind == "Voja") {
+          const auto& e = m_.ensembles[m_.learning[p.obj].post_ens];
+          size = e.n * e.d;  // ΔEs has the encoders' shape (n_post × d)
+        } else {
+          size = std::size_t(m_.conns[m_.learning[p.obj].conn].W.size());
+        }
         break;
       case S::LearnEncoders: {
         const auto& e = m_.ensembles[m_.learning[p.obj].post_ens];
@@ -619,7 +624,8 @@ void Executor::learn_phase() {
         std::copy(post.out.begin(), post.out.end(), l.post_act.begin());
     };
     if (lo.kind == "PES") {
-      const double n_pre = double(m_.ensembles[lo.pre_ens].n);
+      // N_pre = the pre neurons this connection uses (the slice, as Nengo's SimPES).
+      const double n_pre = double(l.pre_act.size());
       const float scale = static_cast<float>(-kappa * dt / n_pre);
       if (lo.error_to_neurons) {
         // ε = Es·e (one value per targeted post neuron), spec §8.1.
@@ -740,6 +746,13 @@ void Executor::record_probes() {
         break;
       case S::LearnDelta: {
         const auto& l = *learn_[p.obj];
+        if (m_.learning[p.obj].kind == "Voja") {
+          const auto& e = m_.ensembles[m_.learning[p.obj].post_ens];
+          for (std::size_t j = 0; j < e.n; ++j)
+            for (std::size_t q = 0; q < e.d; ++q) s.value[j * e.d + q] = l.enc_delta[q * e.n + j];
+          v = s.value.data();
+          break;
+        }
         const auto& W = conns_[m_.learning[p.obj].conn]->W;
         for (Eigen::Index j = 0; j < W.cols(); ++j)
           for (Eigen::Index r = 0; r < W.rows(); ++r) {
