@@ -23,16 +23,17 @@ best() {  # best (minimum) of 3 runs of a command printing one JSON line; echoes
 report() {  # name json nengo_build_s nengo_us_per_step
   python3 - "$@" <<'PY'
 import json, sys
-name, line, nb, nu = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+name, line, nb, nu = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 m = json.loads(line)
-print(f"{name:24s} build {m['build_s']:7.3f} s ({nb/m['build_s']:5.1f}x Nengo {nb} s)   "
+b = f"({float(nb)/m['build_s']:5.1f}x Nengo {nb} s)" if nb != "-" else "(no Nengo reference)"
+print(f"{name:24s} build {m['build_s']:7.3f} s {b}   "
       f"step {m['us_per_step']:9.1f} us ({nu/m['us_per_step']:6.1f}x Nengo {nu} us)")
 PY
 }
 
 report "chain 10 1000 8 1" "$(best "$M" bench chain 10 1000 8 1)" 1.4 322
 report "chain 50 2000 16 0.5" "$(best "$M" bench chain 50 2000 16 0.5)" 26.6 3800
-report "stream 1024 1" "$(best "$M" bench stream 1024 1)" 0 35700 2>/dev/null || true
+report "stream 1024 1" "$(best "$M" bench stream 1024 1)" - 35700
 
 for d in pes pavlovian; do
   line=$(best "$M" demo "$d" --out /tmp/myelin-bench-out)

@@ -31,20 +31,21 @@ nlohmann::json demo_tuning(const DemoOptions& o);
 /// train on rates (LIFRate, RMSprop, minibatch 200), run on spikes (30 steps, probe synapse
 /// 0.1, accuracy from the last step).
 struct MnistOptions {
-  std::size_t epochs = 10;           ///< the chapter's 10
-  std::size_t train_limit = 0;       ///< use only the first N training images (0 = all 60000)
-  std::size_t test_limit = 0;        ///< use only the first M test images (0 = all 10000)
-  std::string dataset = "mnist";     ///< "mnist" or "fashion"
-  std::string data_dir;              ///< where the IDX files are (default: find_mnist_dir)
-  std::uint64_t seed = 0;            ///< network seed (weights, initial voltages, shuffling)
+  std::size_t epochs = 10;        ///< the chapter's 10
+  std::size_t train_limit = 0;    ///< use only the first N training images (0 = all 60000)
+  std::size_t test_limit = 0;     ///< use only the first M test images (0 = all 10000)
+  std::string dataset = "mnist";  ///< "mnist" or "fashion"
+  std::string data_dir;           ///< where the IDX files are (default: find_mnist_dir)
+  std::uint64_t seed = 0;         ///< network seed (weights, initial voltages, shuffling)
   std::string out_dir = "out";
-  bool write_files = true;           ///< params .npz, metrics.json, result figure
-  bool verbose = true;               ///< print progress lines (and the progress bar on a tty)
+  bool write_files = true;  ///< params .npz, metrics.json, result figure
+  bool verbose = true;      ///< print progress lines (and the progress bar on a tty)
   int threads = 0;
   std::size_t minibatch_size = 200;
   std::size_t n_steps = 30;
   double learning_rate = 0.001;
-  double lif_smoothing = 0.0;        ///< 0: train LIF as LIFRate (NengoDL's default)
+  double lif_smoothing = 0.0;  ///< 0: train LIF as LIFRate (NengoDL's default)
+  std::string load_params;     ///< start from these parameters (a params.npz)
 };
 nlohmann::json demo_mnist(const MnistOptions& o);
 

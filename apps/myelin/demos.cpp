@@ -66,6 +66,8 @@ void add_demo_commands(CLI::App& app) {
   mnist->add_option("--steps", mn->n_steps, "spiking test steps (default 30)");
   mnist->add_option("--lif-smoothing", mn->lif_smoothing,
                     "train LIF as SoftLIFRate(sigma) instead of LIFRate (default 0)");
+  mnist->add_option("--load-params", mn->load_params,
+                    "start from saved parameters (a params.npz; with --epochs 0: evaluate only)");
   auto mnist_opts = [args, mn] {
     examples::MnistOptions o = *mn;
     o.seed = args->seed;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <sstream>
 
 #include "myelin/errors.hpp"
@@ -26,57 +27,66 @@ void fill_axes(LayerSpec& s, const std::string& padding) {
   pads(s.in_w, s.kw, s.sw, s.out_w, s.pad_left, s.pad_right);
 }
 
-// For input coordinate i: the (tap, output) pairs it contributes to along one axis.
-struct Tap {
-  std::uint32_t k, o;
-};
-inline std::size_t taps_of(std::size_t i, std::size_t k, std::size_t s, std::size_t pad,
-                           std::size_t out, Tap* t) {
-  std::size_t n = 0;
-  const std::size_t ip = i + pad;  // coordinate in the padded input
-  for (std::size_t kk = 0; kk < k; ++kk) {
-    if (ip < kk) break;
-    const std::size_t d = ip - kk;
-    if (d % s) continue;
-    const std::size_t o = d / s;
-    if (o < out) t[n++] = {std::uint32_t(kk), std::uint32_t(o)};
+// The (tap, output) pairs of every input coordinate along one axis.
+void axis_plan(std::size_t in, std::size_t k, std::size_t s, std::size_t pad, std::size_t out,
+               std::vector<std::uint32_t>& off, std::vector<LayerSpec::Tap>& taps) {
+  off.assign(in + 1, 0);
+  taps.clear();
+  for (std::size_t i = 0; i < in; ++i) {
+    off[i] = std::uint32_t(taps.size());
+    const std::size_t ip = i + pad;  // coordinate in the padded input
+    for (std::size_t kk = 0; kk < k && kk <= ip; ++kk) {
+      const std::size_t d = ip - kk;
+      if (d % s) continue;
+      if (d / s < out) taps.push_back({std::uint32_t(kk), std::uint32_t(d / s)});
+    }
   }
-  return n;
+  off[in] = std::uint32_t(taps.size());
 }
 
-// Number of real (unpadded) inputs in the pooling window of output (oy, ox).
-inline float window_count(const LayerSpec& s, std::size_t oy, std::size_t ox) {
+void fill_plan(LayerSpec& s) {
+  axis_plan(s.in_h, s.kh, s.sh, s.pad_top, s.out_h, s.row_off, s.row_taps);
+  axis_plan(s.in_w, s.kw, s.sw, s.pad_left, s.out_w, s.col_off, s.col_taps);
+  s.in_pix.resize(s.in_h * s.in_w);
+  for (std::size_t y = 0; y < s.in_h; ++y)
+    for (std::size_t x = 0; x < s.in_w; ++x) s.in_pix[y * s.in_w + x] = std::uint32_t(y << 16 | x);
+  s.inv_count.resize(s.out_h * s.out_w);
   auto span = [](std::size_t o, std::size_t st, std::size_t k, std::size_t pad, std::size_t in) {
     const long lo = long(o * st) - long(pad);
     const long hi = lo + long(k);
     return std::size_t(std::max(0L, std::min(hi, long(in)) - std::max(lo, 0L)));
   };
-  return float(span(oy, s.sh, s.kh, s.pad_top, s.in_h) * span(ox, s.sw, s.kw, s.pad_left, s.in_w));
+  for (std::size_t oy = 0; oy < s.out_h; ++oy)
+    for (std::size_t ox = 0; ox < s.out_w; ++ox)
+      s.inv_count[oy * s.out_w + ox] = 1.f / float(span(oy, s.sh, s.kh, s.pad_top, s.in_h) *
+                                                   span(ox, s.sw, s.kw, s.pad_left, s.in_w));
 }
 
-template <class Visit>
-void scatter(const LayerSpec& s, const float* x, const float* kernel, float* out, Visit&& visit) {
-  Tap ty[64], tx[64];
+/// out += contribution of input element e with value v.
+inline void scatter_one(const LayerSpec& s, const float* kernel, std::size_t e, float v,
+                        float* out) {
   const std::size_t C = s.in_c, F = s.out_c;
-  visit([&](std::size_t e) {
-    const float v = x[e];
-    if (v == 0.f) return;
-    const std::size_t c = e % C, pix = e / C;
-    const std::size_t iy = pix / s.in_w, ix = pix % s.in_w;
-    const std::size_t ny = taps_of(iy, s.kh, s.sh, s.pad_top, s.out_h, ty);
-    const std::size_t nx = taps_of(ix, s.kw, s.sw, s.pad_left, s.out_w, tx);
-    for (std::size_t a = 0; a < ny; ++a) {
-      for (std::size_t b = 0; b < nx; ++b) {
-        float* o = out + (std::size_t(ty[a].o) * s.out_w + tx[b].o) * F;
-        if (s.kind == LayerSpec::Kind::Convolution) {
-          const float* w = kernel + ((std::size_t(ty[a].k) * s.kw + tx[b].k) * C + c) * F;
-          for (std::size_t f = 0; f < F; ++f) o[f] += v * w[f];
-        } else {
-          o[c] += v / window_count(s, ty[a].o, tx[b].o);
-        }
+  const std::size_t c = e % C;
+  const std::uint32_t pix = s.in_pix[e / C];
+  const std::size_t iy = pix >> 16, ix = pix & 0xffffu;
+  const LayerSpec::Tap* ry = s.row_taps.data() + s.row_off[iy];
+  const LayerSpec::Tap* ry_end = s.row_taps.data() + s.row_off[iy + 1];
+  const LayerSpec::Tap* rx0 = s.col_taps.data() + s.col_off[ix];
+  const LayerSpec::Tap* rx_end = s.col_taps.data() + s.col_off[ix + 1];
+  if (s.kind == LayerSpec::Kind::Convolution) {
+    for (; ry != ry_end; ++ry)
+      for (const LayerSpec::Tap* rx = rx0; rx != rx_end; ++rx) {
+        float* __restrict o = out + (std::size_t(ry->o) * s.out_w + rx->o) * F;
+        const float* __restrict w = kernel + ((std::size_t(ry->k) * s.kw + rx->k) * C + c) * F;
+        for (std::size_t f = 0; f < F; ++f) o[f] += v * w[f];
       }
-    }
-  });
+  } else {
+    for (; ry != ry_end; ++ry)
+      for (const LayerSpec::Tap* rx = rx0; rx != rx_end; ++rx) {
+        const std::size_t op = std::size_t(ry->o) * s.out_w + rx->o;
+        out[op * F + c] += v * s.inv_count[op];
+      }
+  }
 }
 
 }  // namespace
@@ -130,32 +140,127 @@ std::shared_ptr<const LayerSpec> make_layer_spec(const Transform& t, Rng& rng,
   } else {
     throw BuildError(who + ": transform " + t.repr() + " is not a layer transform");
   }
+  if (s->in_h >= 65536 || s->in_w >= 65536)
+    throw ValidationError(who + ": image sides of 65536 or more are not supported");
+  fill_plan(*s);
   return s;
 }
 
 void layer_forward_add(const LayerSpec& spec, const float* x, float* out, const float* kernel) {
   const float* k = kernel ? kernel : spec.kernel.data();
-  scatter(spec, x, k, out, [&](auto&& f) {
-    for (std::size_t e = 0, n = spec.size_in(); e < n; ++e) f(e);
-  });
+  for (std::size_t e = 0, n = spec.size_in(); e < n; ++e)
+    if (x[e] != 0.f) scatter_one(spec, k, e, x[e], out);
+}
+
+namespace {
+#if defined(__GNUC__)
+typedef float V16 __attribute__((vector_size(64)));
+inline V16 load16(const float* p) {
+  V16 v;
+  std::memcpy(&v, p, sizeof(V16));
+  return v;
+}
+inline void store16(float* p, V16 v) {
+  std::memcpy(p, &v, sizeof(V16));
+}
+#endif
+
+/// Convolution scatter for sorted indices: the inputs of one pixel (a run of consecutive
+/// indices) are summed per tap in registers first, so each output pixel is read and written
+/// once per run instead of once per input (no store-to-load chains), 64 filters at a time.
+void conv_scatter_sorted(const LayerSpec& s, const float* kernel, const std::int32_t* idx,
+                         const float* val, std::size_t n_idx, float* out) {
+  const std::size_t C = s.in_c, F = s.out_c;
+  // Pixel of an input index: a shift when C is a power of two (no division per spike).
+  const bool pow2 = (C & (C - 1)) == 0;
+  const unsigned shift = pow2 ? unsigned(__builtin_ctzll(C)) : 0u;
+  auto pixel = [&](std::int32_t e) {
+    return pow2 ? std::size_t(std::uint32_t(e) >> shift)
+                : std::size_t(std::uint32_t(e) / std::uint32_t(C));
+  };
+  std::size_t q = 0;
+  while (q < n_idx) {
+    const std::size_t pix_i = pixel(idx[q]);
+    std::size_t r = q + 1;
+    while (r < n_idx && pixel(idx[r]) == pix_i) ++r;
+    const std::uint32_t pix = s.in_pix[pix_i];
+    const std::size_t iy = pix >> 16, ix = pix & 0xffffu;
+    const LayerSpec::Tap* ry = s.row_taps.data() + s.row_off[iy];
+    const LayerSpec::Tap* ry_end = s.row_taps.data() + s.row_off[iy + 1];
+    const LayerSpec::Tap* rx0 = s.col_taps.data() + s.col_off[ix];
+    const LayerSpec::Tap* rx_end = s.col_taps.data() + s.col_off[ix + 1];
+    for (; ry != ry_end; ++ry) {
+      for (const LayerSpec::Tap* rx = rx0; rx != rx_end; ++rx) {
+        float* o = out + (std::size_t(ry->o) * s.out_w + rx->o) * F;
+        // Weights of tap (ky, kx) for input channel 0; channel c = e - base adds c·F.
+        const float* wt = kernel + (std::size_t(ry->k) * s.kw + rx->k) * C * F;
+        const std::size_t base = pix_i * C;
+        std::size_t f = 0;
+#if defined(__GNUC__)
+        for (; f + 64 <= F; f += 64) {
+          V16 a0 = {}, a1 = {}, a2 = {}, a3 = {};
+          for (std::size_t k = q; k < r; ++k) {
+            const std::size_t e = std::size_t(idx[k]);
+            const float v = val[k];
+            const float* w = wt + (e - base) * F + f;
+            a0 += v * load16(w);
+            a1 += v * load16(w + 16);
+            a2 += v * load16(w + 32);
+            a3 += v * load16(w + 48);
+          }
+          store16(o + f, load16(o + f) + a0);
+          store16(o + f + 16, load16(o + f + 16) + a1);
+          store16(o + f + 32, load16(o + f + 32) + a2);
+          store16(o + f + 48, load16(o + f + 48) + a3);
+        }
+        for (; f + 16 <= F; f += 16) {
+          V16 a = {};
+          for (std::size_t k = q; k < r; ++k) {
+            const std::size_t e = std::size_t(idx[k]);
+            a += val[k] * load16(wt + (e - base) * F + f);
+          }
+          store16(o + f, load16(o + f) + a);
+        }
+#endif
+        for (; f < F; ++f) {
+          float a = 0.f;
+          for (std::size_t k = q; k < r; ++k) {
+            const std::size_t e = std::size_t(idx[k]);
+            a += val[k] * wt[(e - base) * F + f];
+          }
+          o[f] += a;
+        }
+      }
+    }
+    q = r;
+  }
+}
+}  // namespace
+
+void layer_scatter_add_values(const LayerSpec& spec, const std::int32_t* idx, const float* vals,
+                              std::size_t n_idx, float* out, const float* kernel) {
+  const float* k = kernel ? kernel : spec.kernel.data();
+  if (spec.kind == LayerSpec::Kind::Convolution && std::is_sorted(idx, idx + n_idx)) {
+    conv_scatter_sorted(spec, k, idx, vals, n_idx, out);
+    return;
+  }
+  for (std::size_t q = 0; q < n_idx; ++q) scatter_one(spec, k, std::size_t(idx[q]), vals[q], out);
 }
 
 void layer_scatter_add(const LayerSpec& spec, const float* x, const std::int32_t* idx,
                        std::size_t n_idx, float* out, const float* kernel) {
   const float* k = kernel ? kernel : spec.kernel.data();
-  scatter(spec, x, k, out, [&](auto&& f) {
-    for (std::size_t q = 0; q < n_idx; ++q) f(std::size_t(idx[q]));
-  });
+  for (std::size_t q = 0; q < n_idx; ++q) {
+    const std::size_t e = std::size_t(idx[q]);
+    scatter_one(spec, k, e, x[e], out);
+  }
 }
 
 void add_bias(const std::vector<float>& bias, std::size_t size_out, float* u) {
   if (bias.empty()) return;
   const std::size_t nb = bias.size();
-  if (nb == size_out) {
-    for (std::size_t j = 0; j < size_out; ++j) u[j] += bias[j];
-  } else {
-    for (std::size_t j = 0; j < size_out; ++j) u[j] += bias[j % nb];
-  }
+  for (std::size_t j0 = 0; j0 + nb <= size_out; j0 += nb)
+    for (std::size_t j = 0; j < nb; ++j) u[j0 + j] += bias[j];
 }
 
 }  // namespace myelin::ir

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,15 @@ struct LayerSpec {
   /// Convolution kernel (kh, kw, in_c, out_c) in C order (Keras' HWIO): for an input element
   /// (y, x, c) the out_c weights of one tap are contiguous.
   std::vector<float> kernel;
+  /// Scatter plan (filled by make_layer_spec): input row iy contributes through the taps
+  /// row_taps[row_off[iy] .. row_off[iy + 1]) = (ky, oy) pairs; the same for columns.
+  /// in_pix[e] = (iy << 16 | ix) of input element e; inv_count = 1 / pooling window size.
+  struct Tap {
+    std::uint32_t k, o;
+  };
+  std::vector<std::uint32_t> row_off, col_off, in_pix;
+  std::vector<Tap> row_taps, col_taps;
+  std::vector<float> inv_count;
 
   std::size_t size_in() const { return in_h * in_w * in_c; }
   std::size_t size_out() const { return out_h * out_w * out_c; }
@@ -42,6 +52,10 @@ void layer_forward_add(const LayerSpec& spec, const float* x, float* out,
 /// Same, for the listed input elements only (indices into x; x[idx] is the value).
 void layer_scatter_add(const LayerSpec& spec, const float* x, const std::int32_t* idx,
                        std::size_t n_idx, float* out, const float* kernel = nullptr);
+
+/// Same with explicit values: input element idx[q] has value vals[q] (events).
+void layer_scatter_add_values(const LayerSpec& spec, const std::int32_t* idx, const float* vals,
+                              std::size_t n_idx, float* out, const float* kernel = nullptr);
 
 /// Adds a bias to u (size_out): per output element, or per channel (bias.size() == out_c of
 /// a convolution, channels-last).

@@ -27,25 +27,41 @@ std::string fmt(double v) {
   return os.str();
 }
 
-// J = bias + Σ_k enc_t[k]·x_k, in register blocks of 16 neurons so each block of J is
-// loaded and stored once for all d dimensions (dimension-major encoders).
+// Encoders are kept in a tiled layout for the encode: for each block of 16 neurons, the 16
+// values of dimension 0, then of dimension 1, ... (the tail block zero-padded). The encode
+// then streams through memory once and keeps each block of J in one vector register (GCC
+// vector extensions: g++ scalarises the plain-array form).
+constexpr std::size_t kTile = 16;
+using v16f = float __attribute__((vector_size(64)));
+inline v16f load16(const float* p) {
+  v16f v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+// enc_t is dimension-major (enc_t[k*n + i]); tile has ceil(n/16)·16·d entries.
+inline void tile_encoders(std::size_t n, std::size_t d, const float* enc_t,
+                          std::vector<float>& tile) {
+  const std::size_t blocks = (n + kTile - 1) / kTile;
+  tile.assign(blocks * kTile * d, 0.f);
+  for (std::size_t b = 0; b < blocks; ++b)
+    for (std::size_t k = 0; k < d; ++k)
+      for (std::size_t l = 0; l < kTile && b * kTile + l < n; ++l)
+        tile[(b * d + k) * kTile + l] = enc_t[k * n + b * kTile + l];
+}
+// J = bias + Σ_k E[:, k]·x_k.
 inline void encode(std::size_t n, std::size_t d, const float* __restrict bias,
-                   const float* __restrict enc_t, const float* __restrict x, float* __restrict J) {
-  constexpr std::size_t B = 16;
-  std::size_t i = 0;
-  for (; i + B <= n; i += B) {
-    float acc[B];
-    for (std::size_t l = 0; l < B; ++l) acc[l] = bias[i + l];
-    for (std::size_t k = 0; k < d; ++k) {
-      const float xk = x[k];
-      const float* ek = enc_t + k * n + i;
-      for (std::size_t l = 0; l < B; ++l) acc[l] += ek[l] * xk;
-    }
-    for (std::size_t l = 0; l < B; ++l) J[i + l] = acc[l];
+                   const float* __restrict tile, const float* __restrict x, float* __restrict J) {
+  const std::size_t full = n / kTile;
+  for (std::size_t b = 0; b < full; ++b) {
+    v16f acc = load16(bias + b * kTile);
+    const float* t = tile + b * d * kTile;
+    for (std::size_t k = 0; k < d; ++k) acc += load16(t + k * kTile) * x[k];
+    std::memcpy(J + b * kTile, &acc, sizeof acc);
   }
-  for (; i < n; ++i) {
+  for (std::size_t i = full * kTile; i < n; ++i) {
+    const float* t = tile + full * d * kTile + (i - full * kTile);
     float a = bias[i];
-    for (std::size_t k = 0; k < d; ++k) a += enc_t[k * n + i] * x[k];
+    for (std::size_t k = 0; k < d; ++k) a += t[k * kTile] * x[k];
     J[i] = a;
   }
 }
@@ -126,7 +142,8 @@ struct Executor::EnsState {
   std::vector<float*> state_ptr;
   std::vector<std::int32_t> fired;
   std::size_t n_fired = 0;
-  std::vector<float> enc_t;  // mutable copy (Voja)
+  std::vector<float> enc_t;     // mutable copy (Voja), dimension-major
+  std::vector<float> enc_tile;  // the same, tiled for encode()
   bool has_nin = false, has_jin = false, encoders_learned = false;
   Rng rng;
   std::unique_ptr<ProcessStep> noise;
@@ -181,6 +198,7 @@ Executor::Executor(const ir::Model& model, std::uint64_t seed, int threads)
       s->out.assign(e.n, 0.f);
       s->fired.assign(e.n, 0);
       s->enc_t = e.enc_t;
+      tile_encoders(e.n, e.d, s->enc_t.data(), s->enc_tile);
       for (std::size_t ci : m_.ens_in[i]) {
         if (m_.conns[ci].post_kind == ir::PostKind::NeuronsGain) s->has_nin = true;
         if (m_.conns[ci].post_kind == ir::PostKind::NeuronsRaw) s->has_jin = true;
@@ -330,6 +348,7 @@ void Executor::init_runtime(std::uint64_t seed) {
       s.state_ptr.clear();
       for (auto& v : s.state) s.state_ptr.push_back(v.data());
       s.enc_t = e.enc_t;
+      tile_encoders(e.n, e.d, s.enc_t.data(), s.enc_tile);
       if (e.noise) {
         Rng r(e.noise->seed ? *e.noise->seed : mix_seed(seed, e.stream + 7));
         s.noise = e.noise->make_step(0, e.n, m_.dt, r);
@@ -536,7 +555,7 @@ void Executor::eval_ensemble(std::size_t i, double t) {
     // J = bias + Σ_k enc_t[k]·x_k (+ gain ⊙ nin) (+ jin) (+ noise)   (spec §3 step 4)
     const std::size_t n = e.n;
     float* J = s.J.data();
-    encode(n, e.d, e.bias.data(), s.enc_t.data(), s.x.data(), J);
+    encode(n, e.d, e.bias.data(), s.enc_tile.data(), s.x.data(), J);
     if (s.has_nin) {
       const float* g = e.gain.data();
       const float* v = s.nin.data();
@@ -570,8 +589,10 @@ void Executor::apply_deltas() {
     if (!l.pending) continue;
     const auto& lo = m_.learning[li];
     if (lo.kind == "Voja") {
-      auto& enc = ens_[lo.post_ens]->enc_t;
-      for (std::size_t k = 0; k < enc.size(); ++k) enc[k] += l.enc_delta[k];
+      auto& es = *ens_[lo.post_ens];
+      for (std::size_t k = 0; k < es.enc_t.size(); ++k) es.enc_t[k] += l.enc_delta[k];
+      const auto& e = m_.ensembles[lo.post_ens];
+      tile_encoders(e.n, e.d, es.enc_t.data(), es.enc_tile);
       continue;
     }
     auto& W = conns_[lo.conn]->W;
