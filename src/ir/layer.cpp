@@ -235,12 +235,80 @@ void conv_scatter_sorted(const LayerSpec& s, const float* kernel, const std::int
     q = r;
   }
 }
+#if defined(__GNUC__)
+/// Output-stationary form (events sorted by index): per output pixel, the events of the
+/// input pixel under each tap are accumulated in NV vector registers, then added once.
+template <int NV>
+void conv_gather_sorted(const LayerSpec& s, const float* kernel, const std::int32_t* idx,
+                        const float* val, std::size_t n_idx, float* out,
+                        std::vector<std::uint32_t>& start) {
+  const std::size_t C = s.in_c, F = s.out_c, npix = s.in_h * s.in_w;
+  const bool pow2 = (C & (C - 1)) == 0;
+  const unsigned shift = pow2 ? unsigned(__builtin_ctzll(C)) : 0u;
+  start.assign(npix + 1, 0);  // events of input pixel p: [start[p], start[p + 1])
+  for (std::size_t q = 0; q < n_idx; ++q) {
+    const std::uint32_t e = std::uint32_t(idx[q]);
+    ++start[(pow2 ? e >> shift : e / std::uint32_t(C)) + 1];
+  }
+  for (std::size_t p = 0; p < npix; ++p) start[p + 1] += start[p];
+  for (std::size_t oy = 0; oy < s.out_h; ++oy) {
+    for (std::size_t ox = 0; ox < s.out_w; ++ox) {
+      V16 acc[NV] = {};
+      bool any = false;
+      for (std::size_t ky = 0; ky < s.kh; ++ky) {
+        const long iy = long(oy * s.sh + ky) - long(s.pad_top);
+        if (iy < 0 || iy >= long(s.in_h)) continue;
+        for (std::size_t kx = 0; kx < s.kw; ++kx) {
+          const long ix = long(ox * s.sw + kx) - long(s.pad_left);
+          if (ix < 0 || ix >= long(s.in_w)) continue;
+          const std::size_t p = std::size_t(iy) * s.in_w + std::size_t(ix);
+          const std::uint32_t b = start[p], e = start[p + 1];
+          if (b == e) continue;
+          any = true;
+          const float* wt = kernel + (ky * s.kw + kx) * C * F;
+          for (std::uint32_t q = b; q < e; ++q) {
+            const float v = val[q];
+            const float* w = wt + (std::size_t(idx[q]) - p * C) * F;
+            for (int k = 0; k < NV; ++k) acc[k] += v * load16(w + 16 * k);
+          }
+        }
+      }
+      if (!any) continue;
+      float* o = out + (oy * s.out_w + ox) * F;
+      for (int k = 0; k < NV; ++k) store16(o + 16 * k, load16(o + 16 * k) + acc[k]);
+    }
+  }
+}
+#endif
 }  // namespace
 
 void layer_scatter_add_values(const LayerSpec& spec, const std::int32_t* idx, const float* vals,
-                              std::size_t n_idx, float* out, const float* kernel) {
+                              std::size_t n_idx, float* out, const float* kernel,
+                              std::vector<std::uint32_t>* scratch) {
   const float* k = kernel ? kernel : spec.kernel.data();
-  if (spec.kind == LayerSpec::Kind::Convolution && std::is_sorted(idx, idx + n_idx)) {
+  const bool sorted = std::is_sorted(idx, idx + n_idx);
+#if defined(__GNUC__)
+  if (spec.kind == LayerSpec::Kind::Convolution && sorted && scratch != nullptr &&
+      spec.out_c % 16 == 0 && spec.out_c <= 128) {
+    switch (spec.out_c / 16) {
+      case 1:
+        conv_gather_sorted<1>(spec, k, idx, vals, n_idx, out, *scratch);
+        return;
+      case 2:
+        conv_gather_sorted<2>(spec, k, idx, vals, n_idx, out, *scratch);
+        return;
+      case 4:
+        conv_gather_sorted<4>(spec, k, idx, vals, n_idx, out, *scratch);
+        return;
+      case 8:
+        conv_gather_sorted<8>(spec, k, idx, vals, n_idx, out, *scratch);
+        return;
+      default:
+        break;
+    }
+  }
+#endif
+  if (spec.kind == LayerSpec::Kind::Convolution && sorted) {
     conv_scatter_sorted(spec, k, idx, vals, n_idx, out);
     return;
   }

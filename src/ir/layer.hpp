@@ -53,9 +53,12 @@ void layer_forward_add(const LayerSpec& spec, const float* x, float* out,
 void layer_scatter_add(const LayerSpec& spec, const float* x, const std::int32_t* idx,
                        std::size_t n_idx, float* out, const float* kernel = nullptr);
 
-/// Same with explicit values: input element idx[q] has value vals[q] (events).
+/// Same with explicit values: input element idx[q] has value vals[q] (events). With a
+/// scratch vector and ascending indices, a convolution with up to 128 filters (a multiple of
+/// 16) runs output-stationary: each output pixel sums its taps' events in registers.
 void layer_scatter_add_values(const LayerSpec& spec, const std::int32_t* idx, const float* vals,
-                              std::size_t n_idx, float* out, const float* kernel = nullptr);
+                              std::size_t n_idx, float* out, const float* kernel = nullptr,
+                              std::vector<std::uint32_t>* scratch = nullptr);
 
 /// Adds a bias to u (size_out): per output element, or per channel (bias.size() == out_c of
 /// a convolution, channels-last).

@@ -257,11 +257,6 @@ struct Compiler {
     return op;
   }
 
-  std::size_t conn_post_size(std::size_t ci) const {
-    const auto& c = m.conns[ci];
-    return c.size_out;
-  }
-
   void run() {
     g.dt = m.dt;
     g.seed = m.seed;

@@ -38,6 +38,7 @@ struct Workspace {
   std::vector<std::vector<std::size_t>> n_fired;  // [tensor][slot]
   std::vector<std::vector<Events>> events;        // [tensor][step] (stage outputs)
   std::vector<float> vals;                        // scratch: values of a fired list
+  std::vector<std::uint32_t> pix;                 // scratch: events per input pixel
   struct Neuron {
     std::vector<float> J;
     std::vector<std::vector<float>> state;  // per state variable (non-stateful runs)
@@ -77,6 +78,7 @@ struct SpikingRunner::Impl {
   std::vector<std::uint8_t> stat;
   std::vector<Stage> stages;
   std::vector<std::uint8_t> is_event;
+  std::vector<Workspace> wss;  // per thread
   // MYELIN_TRAIN_PROFILE=1: seconds per op (summed over threads), printed at destruction.
   bool profile = false;
   std::vector<double> t_op;
@@ -238,9 +240,11 @@ struct SpikingRunner::Impl {
       out[k].assign(B * T * g.tensors[probes[k].tensor].size, 0.f);
     std::exception_ptr err;
     std::mutex mu;
+    if (wss.size() < std::size_t(threads)) wss.resize(std::size_t(threads));
 #pragma omp parallel num_threads(threads)
     {
-      Workspace ws;
+      // Per-thread scratch, kept between calls (no page faults per minibatch).
+      Workspace& ws = wss[std::size_t(omp_get_thread_num())];
       ws.ring.resize(g.tensors.size());
       ws.fired.resize(g.tensors.size());
       ws.n_fired.resize(g.tensors.size());
@@ -490,7 +494,7 @@ struct SpikingRunner::Impl {
         const float* kern = op.weight >= 0 ? P.value[std::size_t(op.weight)].data() : nullptr;
         if (event_input(r)) {
           const Spikes sp = spikes_of(r, t, ws);
-          ir::layer_scatter_add_values(s, sp.idx, sp.val, sp.n, y, kern);
+          ir::layer_scatter_add_values(s, sp.idx, sp.val, sp.n, y, kern, &ws.pix);
           return;
         }
         const float* x = read(r, t, b, ws);

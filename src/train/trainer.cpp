@@ -71,7 +71,6 @@ struct Trainer::Impl {
   std::vector<std::unique_ptr<OptimizerState>> opt_state;
   Rng rng;
   int threads = 1;
-  const detail::Graph* frontend = nullptr;
 
   // ------------------------------------------------------------------ data checks
 
@@ -116,8 +115,10 @@ struct Trainer::Impl {
     return r;
   }
 
-  std::size_t run_steps(const Inputs& in, std::size_t n_steps) const {
-    if (n_steps == 0) return in.steps;
+  std::size_t run_steps(const Inputs& in, std::optional<std::size_t> steps) const {
+    if (!steps) return in.steps;
+    const std::size_t n_steps = *steps;
+    if (n_steps == 0) throw ValidationError("Trainer: n_steps must be positive, got 0");
     if (in.steps > 1 && in.steps != n_steps)
       throw ValidationError("Trainer: n_steps " + std::to_string(n_steps) +
                             " does not match the input data's " + std::to_string(in.steps) +
@@ -298,7 +299,6 @@ Trainer::Trainer(const Network& net, TrainerOptions opts)
   I.exec = std::make_unique<train::CpuExecutor>(I.graph, I.params, I.threads);
   I.spiking = std::make_unique<train::SpikingRunner>(I.graph, I.params, I.threads);
   I.rng = Rng(opts_.seed.value_or(I.model.seed));
-  I.frontend = &net.graph();
 }
 
 Trainer::~Trainer() = default;

@@ -22,6 +22,9 @@ TEST(MnistChapter, OneEpochRateAndSpikingAccuracy) {
   o.test_limit = 2000;
   o.write_files = false;
   o.verbose = false;
+  // One thread: ctest runs two tests at once on this 2-core machine, and OpenMP teams that
+  // outnumber the free cores spin at their barriers (several times slower overall).
+  o.threads = 1;
   const auto m = myelin::examples::demo_mnist(o);
   EXPECT_EQ(m["n_train"].get<int>(), 60000);
   EXPECT_EQ(m["n_test"].get<int>(), 2000);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ir/layer.hpp"
 #include "myelin/errors.hpp"
 #include "myelin/layers.hpp"
 #include "myelin/myelin.hpp"
@@ -454,6 +455,11 @@ TEST(TrainErrors, NameTheObjectAndValue) {
   std::vector<float> three{0, 1, 2};
   expect_msg([&] { tr.evaluate({{t.inp, d.x}}, {{t.out, three}}); }, "3 items");
   EXPECT_THROW(Trainer(t.net, {.minibatch_size = 0}), ValidationError);
+  expect_msg(
+      [&] {
+        tr.predict({{t.inp, d.x}}, {t.out}, {.spiking = true, .n_steps = 0});
+      },
+      "n_steps must be positive");
   // A learning rule is not differentiable here.
   Network n2("pes", 1);
   auto a = n2.ensemble(10, 1);
@@ -493,4 +499,51 @@ TEST(Layers, BuildAndRunInTheNefSimulator) {
             (std::array<std::size_t, 3>{4, 4, 4}));
   EXPECT_EQ(Convolution(4, {26, 26, 1}, {3, 3}, {2, 2}).output_shape(),
             (std::array<std::size_t, 3>{12, 12, 4}));
+}
+
+TEST(Layers, EventDrivenConvolutionMatchesDense) {
+  // The three forms of a convolution on sparse inputs (dense scan, per-event scatter,
+  // output-stationary gather) give the same map, for strides, "same" padding and channel
+  // counts that take the vectorised paths (16, 64 filters) and the scalar tail (5).
+  Rng rng(3);
+  for (const Convolution& c :
+       {Convolution(16, {9, 7, 4}, {3, 3}, {2, 2}, "same"), Convolution(64, {8, 8, 3}, {3, 2}),
+        Convolution(5, {6, 6, 2}, {2, 2}, {1, 2}, "same")}) {
+    const auto spec = ir::make_layer_spec(Transform(c), rng, "conv");
+    std::vector<float> x(spec->size_in(), 0.f);
+    std::vector<std::int32_t> idx;
+    std::vector<float> vals;
+    for (std::size_t e = 0; e < x.size(); ++e)
+      if (rng.uniform() < 0.2) {
+        x[e] = float(rng.uniform(0.5, 2.0));
+        idx.push_back(std::int32_t(e));
+        vals.push_back(x[e]);
+      }
+    std::vector<float> dense(spec->size_out(), 0.f), scat(dense), gath(dense);
+    ir::layer_forward_add(*spec, x.data(), dense.data());
+    ir::layer_scatter_add_values(*spec, idx.data(), vals.data(), idx.size(), scat.data());
+    std::vector<std::uint32_t> scratch;
+    ir::layer_scatter_add_values(*spec, idx.data(), vals.data(), idx.size(), gath.data(), nullptr,
+                                 &scratch);
+    // Reference: the definition, out[o, f] = sum over taps of x[in] * k[tap, c, f].
+    std::vector<float> ref(spec->size_out(), 0.f);
+    for (std::size_t oy = 0; oy < spec->out_h; ++oy)
+      for (std::size_t ox = 0; ox < spec->out_w; ++ox)
+        for (std::size_t ky = 0; ky < spec->kh; ++ky)
+          for (std::size_t kx = 0; kx < spec->kw; ++kx) {
+            const long iy = long(oy * spec->sh + ky) - long(spec->pad_top);
+            const long ix = long(ox * spec->sw + kx) - long(spec->pad_left);
+            if (iy < 0 || ix < 0 || iy >= long(spec->in_h) || ix >= long(spec->in_w)) continue;
+            for (std::size_t ci = 0; ci < spec->in_c; ++ci)
+              for (std::size_t f = 0; f < spec->out_c; ++f)
+                ref[(oy * spec->out_w + ox) * spec->out_c + f] +=
+                    x[(std::size_t(iy) * spec->in_w + std::size_t(ix)) * spec->in_c + ci] *
+                    spec->kernel[((ky * spec->kw + kx) * spec->in_c + ci) * spec->out_c + f];
+          }
+    for (std::size_t i = 0; i < ref.size(); ++i) {
+      EXPECT_NEAR(dense[i], ref[i], 1e-4) << c.repr() << " at " << i;
+      EXPECT_NEAR(scat[i], ref[i], 1e-4) << c.repr() << " at " << i;
+      EXPECT_NEAR(gath[i], ref[i], 1e-4) << c.repr() << " at " << i;
+    }
+  }
 }
