@@ -11,11 +11,13 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <typeinfo>
 
 #if defined(__AVX__)
 #include <immintrin.h>
 #endif
 
+#include "lif_kernel.hpp"
 #include "myelin/errors.hpp"
 #include "myelin/neurons.hpp"
 #include "neuron_util.hpp"
@@ -24,6 +26,25 @@ namespace myelin {
 
 using neurons_detail::fmt;
 using neurons_detail::neuron_error;
+
+namespace kernels {
+
+LifConsts lif_consts(float dt, double tau_rc, double tau_ref, double min_voltage,
+                     double amplitude) {
+  LifConsts c{};
+  c.dt = dt;
+  c.inv_tau = static_cast<float>(1.0 / tau_rc);
+  c.tau_rc = static_cast<float>(tau_rc);
+  c.tau_ref = static_cast<float>(tau_ref);
+  c.full = static_cast<float>(-std::expm1(-double(dt) / tau_rc));
+  c.ymin = static_cast<float>(-double(c.full) / (2.0 - double(c.full)));
+  c.spike_out = static_cast<float>(amplitude / dt);
+  c.min_voltage = static_cast<float>(min_voltage);
+  c.short_poly = double(dt) / tau_rc <= kShortPolyMax;
+  return c;
+}
+
+}  // namespace kernels
 
 namespace {
 
@@ -43,15 +64,7 @@ void validate_lif(const char* kind, double tau_rc, double tau_ref, double amplit
 // ---------------------------------------------------------------------------------------------
 // Spiking LIF kernel.
 
-struct LifConsts {
-  float dt;
-  float inv_tau;  // 1 / tau_rc
-  float tau_rc;
-  float tau_ref;
-  float full;       // -expm1(-dt / tau_rc), the factor for a whole (non-refractory) step
-  float spike_out;  // amplitude / dt
-  float min_voltage;
-};
+using kernels::LifConsts;
 
 // The kernel is written once, generic over the lane type T: float (tails, other compilers) or a
 // GCC/Clang vector of one native register of floats (16 with AVX-512, 8 with AVX, else 4).
@@ -138,19 +151,54 @@ inline T log1p_small(T x) {
 /// precomputed constant unless the neuron is (leaving) refractory, and the spike-time argument
 /// lies in [expm1(-δ/τ), 0]; with dt/τ <= 0.5 both are short polynomials, evaluated for every
 /// lane and blended with selects.
-template <class T, bool kAdapt>
-inline void lif_lanes(const LifConsts& c, const float* J, const float* adapt, float* v, float* ref,
-                      float* out) {
-  T j = load<T>(J);
-  if constexpr (kAdapt) j -= load<T>(adapt);
+template <class T>
+using MaskOf = decltype(T{} > T{});
+
+using kernels::kShortPolyMax;  // lif_core_short's polynomials are float-accurate up to here
+
+/// lif_core for dt/τ <= 1/16, with the same results to float rounding at about half the work:
+/// -expm1(-x) for x <= 1/16 by Taylor terms to x⁵ (relative truncation error < 1e-9), and the
+/// spike time's log1p(a), a = (1 - v)/(J - 1) in [-full, 0], as 2 atanh(y) with
+/// y = a/(2 + a) = (1 - v)/(2(J - 1) + 1 - v) (one division instead of two), |y| <= 0.032 so
+/// terms to y⁵ suffice (relative truncation error < 2e-10).
+template <class T>
+inline MaskOf<T> lif_core_short(const LifConsts& c, T j, T& v, T& ref) {
   const T zero = splat<T>(0.0f);
   const T dt = splat<T>(c.dt);
-  const T rho = load<T>(ref) - c.dt;
+  const T rho = ref - c.dt;
+  const T x = vmin(vmax(dt - rho, zero), dt) * c.inv_tau;
+  T p = 1.0f - x * (1.0f / 5.0f);
+  p = 1.0f - x * (1.0f / 4.0f) * p;
+  p = 1.0f - x * (1.0f / 3.0f) * p;
+  p = 1.0f - x * (1.0f / 2.0f) * p;
+  const T f = rho <= 0.0f ? splat<T>(c.full) : x * p;
+  const T vi = v + (j - v) * f;
+  const T jm1 = j - 1.0f;
+  const T num = 1.0f - vi;
+  const T den = 2.0f * (jm1 > 0.0f ? jm1 : splat<T>(1.0f)) + num;
+  // y in [y_min, 0] <=> a in [-full, 0] (keeps t_s in [0, dt]); a non-positive denominator only
+  // arises from hand-set states (v > 1 while refractory) and maps to y_min, as a = -inf would.
+  const T ymin = splat<T>(c.ymin);
+  const T y = den > 0.0f ? vmin(vmax(num / den, ymin), zero) : ymin;
+  const T y2 = y * y;
+  const T l = 2.0f * y * (1.0f + y2 * (1.0f / 3.0f + y2 * (1.0f / 5.0f)));
+  const auto spiked = vi > 1.0f;
+  v = spiked ? zero : vmax(vi, splat<T>(c.min_voltage));
+  ref = spiked ? (c.tau_ref + c.dt) + c.tau_rc * l : rho;
+  return spiked;
+}
+
+/// The LIF update on values: j (input current), v and ref (updated in place); returns the
+/// spike mask. Shared by the array kernel below and the fused encode + step kernel.
+template <class T>
+inline MaskOf<T> lif_core(const LifConsts& c, T j, T& v, T& ref) {
+  const T zero = splat<T>(0.0f);
+  const T dt = splat<T>(c.dt);
+  const T rho = ref - c.dt;
   const T delta = vmin(vmax(dt - rho, zero), dt);
   const T full = splat<T>(c.full);
   const T f = rho <= 0.0f ? full : neg_expm1_small<T>(delta * c.inv_tau);
-  const T v0 = load<T>(v);
-  const T vi = v0 + (j - v0) * f;
+  const T vi = v + (j - v) * f;
   const T jm1 = j - 1.0f;
   const T den = jm1 > 0.0f ? jm1 : splat<T>(1.0f);
   // Clamping the argument to [-full, 0] keeps t_s in [0, dt] (it can only leave that range by
@@ -158,9 +206,31 @@ inline void lif_lanes(const LifConsts& c, const float* J, const float* adapt, fl
   const T arg = vmin(vmax((1.0f - vi) / den, -full), zero);
   const T ts = c.dt + c.tau_rc * log1p_small<T>(arg);
   const auto spiked = vi > 1.0f;
-  store<T>(out, spiked ? splat<T>(c.spike_out) : zero);
-  store<T>(v, spiked ? zero : vmax(vi, splat<T>(c.min_voltage)));
-  store<T>(ref, spiked ? c.tau_ref + ts : rho);
+  v = spiked ? zero : vmax(vi, splat<T>(c.min_voltage));
+  ref = spiked ? c.tau_ref + ts : rho;
+  return spiked;
+}
+
+/// lif_core or, for dt/τ <= kShortPolyMax, lif_core_short.
+template <class T, bool kShort>
+inline MaskOf<T> lif_update(const LifConsts& c, T j, T& v, T& ref) {
+  if constexpr (kShort) {
+    return lif_core_short<T>(c, j, v, ref);
+  } else {
+    return lif_core<T>(c, j, v, ref);
+  }
+}
+
+template <class T, bool kAdapt, bool kShort>
+inline void lif_lanes(const LifConsts& c, const float* J, const float* adapt, float* v, float* ref,
+                      float* out) {
+  T j = load<T>(J);
+  if constexpr (kAdapt) j -= load<T>(adapt);
+  T vv = load<T>(v), rr = load<T>(ref);
+  const auto spiked = lif_update<T, kShort>(c, j, vv, rr);
+  store<T>(out, spiked ? splat<T>(c.spike_out) : splat<T>(0.0f));
+  store<T>(v, vv);
+  store<T>(ref, rr);
 }
 
 /// Same step in double precision with std::expm1/log1p, for dt/τ > 0.5 (unusual parameters).
@@ -192,17 +262,19 @@ void lif_exact(std::size_t n, const LifConsts& c, const float* J, const float* a
 }
 
 /// Pass 1 over all neurons: kLanes-wide blocks, then the tail one lane at a time.
-template <bool kAdapt>
+template <bool kAdapt, bool kShort>
 void lif_integrate(std::size_t n, const LifConsts& c, const float* J, const float* adapt, float* v,
                    float* ref, float* out) {
   std::size_t i = 0;
 #if defined(MYELIN_LIF_VECTOR)
   for (; i + kLanes <= n; i += kLanes) {
-    lif_lanes<VecF, kAdapt>(c, J + i, kAdapt ? adapt + i : nullptr, v + i, ref + i, out + i);
+    lif_lanes<VecF, kAdapt, kShort>(c, J + i, kAdapt ? adapt + i : nullptr, v + i, ref + i,
+                                    out + i);
   }
 #endif
   for (; i < n; ++i) {
-    lif_lanes<float, kAdapt>(c, J + i, kAdapt ? adapt + i : nullptr, v + i, ref + i, out + i);
+    lif_lanes<float, kAdapt, kShort>(c, J + i, kAdapt ? adapt + i : nullptr, v + i, ref + i,
+                                     out + i);
   }
 }
 
@@ -245,21 +317,17 @@ std::size_t compact_fired(std::size_t n, const float* __restrict out,
   return count;
 }
 
+using kernels::lif_consts;
+
 /// Full LIF step; adapt may be null (plain LIF). Returns the number of fired indices written.
 template <bool kAdapt>
 std::size_t lif_step(const NeuronStepArgs& a, double tau_rc, double tau_ref, double min_voltage,
                      double amplitude, const float* adapt) {
-  const double dt = a.dt;
-  LifConsts c{};
-  c.dt = a.dt;
-  c.inv_tau = static_cast<float>(1.0 / tau_rc);
-  c.tau_rc = static_cast<float>(tau_rc);
-  c.tau_ref = static_cast<float>(tau_ref);
-  c.full = static_cast<float>(-std::expm1(-dt / tau_rc));
-  c.spike_out = static_cast<float>(amplitude / dt);
-  c.min_voltage = static_cast<float>(min_voltage);
-  if (dt / tau_rc <= 0.5) {
-    lif_integrate<kAdapt>(a.n, c, a.J, adapt, a.state[0], a.state[1], a.out);
+  const LifConsts c = lif_consts(a.dt, tau_rc, tau_ref, min_voltage, amplitude);
+  if (a.dt / tau_rc <= kShortPolyMax) {
+    lif_integrate<kAdapt, true>(a.n, c, a.J, adapt, a.state[0], a.state[1], a.out);
+  } else if (a.dt / tau_rc <= 0.5) {
+    lif_integrate<kAdapt, false>(a.n, c, a.J, adapt, a.state[0], a.state[1], a.out);
   } else {
     lif_exact<kAdapt>(a.n, c, a.J, adapt, a.state[0], a.state[1], a.out);
   }
@@ -421,6 +489,104 @@ void LIF::init_state(std::size_t n, float* const* state, Rng& rng) const {
 std::size_t LIF::step(const NeuronStepArgs& a) const {
   return lif_step<false>(a, tau_rc, tau_ref, min_voltage, amplitude, nullptr);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fused encode + LIF step (the simulator's hot path, src/neurons/lif_kernel.hpp).
+
+namespace kernels {
+
+bool lif_fusable(const NeuronType& type, double dt) {
+  if (typeid(type) != typeid(LIF)) return false;  // AdaptiveLIF etc. take the generic path
+  return dt / static_cast<const LIF&>(type).tau_rc <= 0.5;
+}
+
+namespace {
+using V16 = float __attribute__((vector_size(64)));
+
+// J for one 16-neuron block: bias + Σ_k tile[k]·x_k (+ extra). kD > 0: the dimension count is
+// a compile-time constant (unrolled, two accumulators to halve the FMA dependency chain);
+// kD == 0: any d.
+template <std::size_t kD>
+inline V16 encode_block(std::size_t d, const float* bias, const float* tile, const float* x,
+                        const float* extra) {
+  V16 acc = load<V16>(bias);
+  if constexpr (kD == 0) {
+    for (std::size_t k = 0; k < d; ++k) acc += load<V16>(tile + k * kLifTile) * x[k];
+  } else {
+    V16 acc2 = splat<V16>(0.0f);
+    for (std::size_t k = 0; k + 1 < kD; k += 2) {
+      acc += load<V16>(tile + k * kLifTile) * x[k];
+      acc2 += load<V16>(tile + (k + 1) * kLifTile) * x[k + 1];
+    }
+    if constexpr (kD % 2 == 1) acc += load<V16>(tile + (kD - 1) * kLifTile) * x[kD - 1];
+    acc += acc2;
+  }
+  if (extra != nullptr) acc += load<V16>(extra);
+  return acc;
+}
+
+template <bool kShort, std::size_t kD>
+std::size_t fused_step(const LifConsts& c, const LifFusedArgs& a) {
+  const std::size_t blocks = lif_padded(a.n) / kLifTile;
+  std::size_t count = 0;
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const std::size_t i = b * kLifTile;
+    const V16 j = encode_block<kD>(a.d, a.bias + i, a.enc_tile + i * a.d, a.x,
+                                   a.extra != nullptr ? a.extra + i : nullptr);
+    if (a.J != nullptr) store<V16>(a.J + i, j);
+    V16 v = load<V16>(a.v + i), ref = load<V16>(a.ref + i);
+    const auto spiked = lif_update<V16, kShort>(c, j, v, ref);
+    store<V16>(a.v + i, v);
+    store<V16>(a.ref + i, ref);
+#if defined(__AVX512F__)
+    const __m512i mi = std::bit_cast<__m512i>(spiked);
+    const __mmask16 m = _mm512_test_epi32_mask(mi, mi);
+    // No branch on m: it is known only at the end of the block's long dependency chain, and a
+    // mispredicted skip would discard the overlapped work of the following blocks.
+    // count <= i, so the full 16-lane store ends at or before index i + 15 < n.
+    const __m512i idx =
+        _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(i)),
+                         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    _mm512_storeu_si512(a.fired + count, _mm512_maskz_compress_epi32(m, idx));
+    count += static_cast<std::size_t>(__builtin_popcount(m));
+#else
+    for (std::size_t l = 0; l < kLifTile; ++l) {
+      a.fired[count] = static_cast<std::int32_t>(i + l);
+      count += spiked[l] != 0;
+    }
+#endif
+  }
+  return count;
+}
+}  // namespace
+
+LifConsts lif_consts(const LIF& type, float dt) {
+  return lif_consts(dt, type.tau_rc, type.tau_ref, type.min_voltage, type.amplitude);
+}
+
+std::size_t lif_fused_step(const LifConsts& c, const LifFusedArgs& a) {
+  if (!c.short_poly) return fused_step<false, 0>(c, a);
+  switch (a.d) {
+    case 1:
+      return fused_step<true, 1>(c, a);
+    case 2:
+      return fused_step<true, 2>(c, a);
+    case 3:
+      return fused_step<true, 3>(c, a);
+    case 4:
+      return fused_step<true, 4>(c, a);
+    case 6:
+      return fused_step<true, 6>(c, a);
+    case 8:
+      return fused_step<true, 8>(c, a);
+    case 16:
+      return fused_step<true, 16>(c, a);
+    default:
+      return fused_step<true, 0>(c, a);
+  }
+}
+
+}  // namespace kernels
 
 NeuronTypePtr LIF::rate_twin(double lif_smoothing) const {
   if (lif_smoothing > 0.0) {

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "myelin/errors.hpp"
+#include "neurons/lif_kernel.hpp"
 
 namespace myelin::cpu {
 
@@ -31,7 +32,7 @@ std::string fmt(double v) {
 // values of dimension 0, then of dimension 1, ... (the tail block zero-padded). The encode
 // then streams through memory once and keeps each block of J in one vector register (GCC
 // vector extensions: g++ scalarises the plain-array form).
-constexpr std::size_t kTile = 16;
+constexpr std::size_t kTile = kernels::kLifTile;
 using v16f = float __attribute__((vector_size(64)));
 inline v16f load16(const float* p) {
   v16f v;
@@ -61,6 +62,25 @@ inline void encode(std::size_t n, std::size_t d, const float* __restrict bias,
   for (std::size_t i = full * kTile; i < n; ++i) {
     const float* t = tile + full * d * kTile + (i - full * kTile);
     float a = bias[i];
+    for (std::size_t k = 0; k < d; ++k) a += t[k * kTile] * x[k];
+    J[i] = a;
+  }
+}
+
+// J += bias + Σ_k E[:, k]·x_k.
+inline void encode_add(std::size_t n, std::size_t d, const float* __restrict bias,
+                       const float* __restrict tile, const float* __restrict x,
+                       float* __restrict J) {
+  const std::size_t full = n / kTile;
+  for (std::size_t b = 0; b < full; ++b) {
+    v16f acc = load16(bias + b * kTile) + load16(J + b * kTile);
+    const float* t = tile + b * d * kTile;
+    for (std::size_t k = 0; k < d; ++k) acc += load16(t + k * kTile) * x[k];
+    std::memcpy(J + b * kTile, &acc, sizeof acc);
+  }
+  for (std::size_t i = full * kTile; i < n; ++i) {
+    const float* t = tile + full * d * kTile + (i - full * kTile);
+    float a = bias[i] + J[i];
     for (std::size_t k = 0; k < d; ++k) a += t[k * kTile] * x[k];
     J[i] = a;
   }
@@ -145,6 +165,12 @@ struct Executor::EnsState {
   std::vector<float> enc_t;     // mutable copy (Voja), dimension-major
   std::vector<float> enc_tile;  // the same, tiled for encode()
   bool has_nin = false, has_jin = false, encoders_learned = false;
+  // Plain LIF: fused encode + step with sparse output updates (neurons/lif_kernel.hpp); its
+  // per-neuron arrays (J, fired, state, bias_pad) are padded to whole 16-neuron tiles.
+  bool fused = false;
+  bool keep_J = false;  // J is probed (the fused path otherwise never stores it)
+  kernels::LifConsts lif_c{};
+  std::vector<float> bias_pad;
   Rng rng;
   std::unique_ptr<ProcessStep> noise;
   std::vector<double> noise_d;
@@ -202,6 +228,18 @@ Executor::Executor(const ir::Model& model, std::uint64_t seed, int threads)
       for (std::size_t ci : m_.ens_in[i]) {
         if (m_.conns[ci].post_kind == ir::PostKind::NeuronsGain) s->has_nin = true;
         if (m_.conns[ci].post_kind == ir::PostKind::NeuronsRaw) s->has_jin = true;
+      }
+      if (kernels::lif_fusable(*e.neuron_type, m_.dt)) {
+        s->fused = true;
+        s->lif_c =
+            kernels::lif_consts(static_cast<const LIF&>(*e.neuron_type), static_cast<float>(m_.dt));
+        for (const auto& p : m_.probes)
+          if (p.source == ir::ProbeOp::Source::NeuronsInput && p.obj == i) s->keep_J = true;
+        const std::size_t np = kernels::lif_padded(e.n);
+        s->J.assign(np, 0.f);
+        s->fired.assign(np, 0);
+        s->bias_pad.assign(np, 0.f);
+        std::copy(e.bias.begin(), e.bias.end(), s->bias_pad.begin());
       }
       s->nin.assign(s->has_nin ? e.n : 0, 0.f);
       s->jin.assign(s->has_jin ? e.n : 0, 0.f);
@@ -345,6 +383,8 @@ void Executor::init_runtime(std::uint64_t seed) {
     s.rng = Rng(mix_seed(seed, e.stream));
     if (!e.direct) {
       s.state = e.init_state;
+      if (s.fused)
+        for (auto& v : s.state) v.resize(kernels::lif_padded(e.n), 0.f);
       s.state_ptr.clear();
       for (auto& v : s.state) s.state_ptr.push_back(v.data());
       s.enc_t = e.enc_t;
@@ -555,17 +595,52 @@ void Executor::eval_ensemble(std::size_t i, double t) {
     // J = bias + Σ_k enc_t[k]·x_k (+ gain ⊙ nin) (+ jin) (+ noise)   (spec §3 step 4)
     const std::size_t n = e.n;
     float* J = s.J.data();
-    encode(n, e.d, e.bias.data(), s.enc_tile.data(), s.x.data(), J);
-    if (s.has_nin) {
-      const float* g = e.gain.data();
-      const float* v = s.nin.data();
-      for (std::size_t q = 0; q < n; ++q) J[q] += g[q] * v[q];
+    const bool extra = s.has_nin || s.has_jin || s.noise;
+    if (extra) {
+      // The neuron-level inputs first (into J), the encoded part is added after.
+      std::fill(s.J.begin(), s.J.begin() + std::ptrdiff_t(n), 0.f);
+      if (s.has_nin) {
+        const float* g = e.gain.data();
+        const float* v = s.nin.data();
+        for (std::size_t q = 0; q < n; ++q) J[q] += g[q] * v[q];
+      }
+      if (s.has_jin)
+        for (std::size_t q = 0; q < n; ++q) J[q] += s.jin[q];
+      if (s.noise) {
+        s.noise->step(t, {}, s.noise_d);
+        for (std::size_t q = 0; q < n; ++q) J[q] += static_cast<float>(s.noise_d[q]);
+      }
     }
-    if (s.has_jin)
-      for (std::size_t q = 0; q < n; ++q) J[q] += s.jin[q];
-    if (s.noise) {
-      s.noise->step(t, {}, s.noise_d);
-      for (std::size_t q = 0; q < n; ++q) J[q] += static_cast<float>(s.noise_d[q]);
+    if (s.fused) {
+      // Sparse output: clear last step's spikes, step, mark this step's.
+      float* out = s.out.data();
+      for (std::size_t k = 0; k < s.n_fired; ++k) out[s.fired[k]] = 0.f;
+      kernels::LifFusedArgs a;
+      a.n = n;
+      a.d = e.d;
+      a.bias = s.bias_pad.data();
+      a.enc_tile = s.enc_tile.data();
+      a.x = s.x.data();
+      a.extra = extra ? J : nullptr;
+      a.J = s.keep_J ? J : nullptr;
+      a.v = s.state_ptr[0];
+      a.ref = s.state_ptr[1];
+      a.fired = s.fired.data();
+      s.n_fired = kernels::lif_fused_step(s.lif_c, a);
+      for (std::size_t k = 0; k < s.n_fired; ++k) out[s.fired[k]] = s.lif_c.spike_out;
+      // J[0] without storing J: the non-finite input check of the generic path.
+      float j0 = n > 0 ? e.bias[0] + (extra ? J[0] : 0.f) : 0.f;
+      for (std::size_t k = 0; k < e.d && n > 0; ++k) j0 += s.enc_tile[k * kTile] * s.x[k];
+      if (!std::isfinite(j0))
+        throw SimulationError(e.name + ": input current became non-finite (" + fmt(j0) +
+                              ") at t = " + fmt(t));
+      for (std::size_t ci : m_.ens_out[i]) compute_conn(ci);
+      return;
+    }
+    if (extra) {
+      encode_add(n, e.d, e.bias.data(), s.enc_tile.data(), s.x.data(), J);
+    } else {
+      encode(n, e.d, e.bias.data(), s.enc_tile.data(), s.x.data(), J);
     }
     NeuronStepArgs a;
     a.dt = static_cast<float>(m_.dt);
