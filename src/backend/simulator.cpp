@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -89,8 +90,16 @@ Eigen::MatrixXd Simulator::data(const Probe& probe) const {
   const std::size_t size = exec_->probe_size(k);
   const std::size_t rows = size ? d.size() / size : 0;
   Eigen::MatrixXd out(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(size));
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t c = 0; c < size; ++c) out(Eigen::Index(r), Eigen::Index(c)) = d[r * size + c];
+  // Row-major float samples to a column-major double matrix, in cache-sized tiles (a plain
+  // loop writes each element to a different cache line when probes are wide, e.g. spikes).
+  constexpr std::size_t kB = 64;
+  double* o = out.data();
+  for (std::size_t r0 = 0; r0 < rows; r0 += kB)
+    for (std::size_t c0 = 0; c0 < size; c0 += kB) {
+      const std::size_t r1 = std::min(rows, r0 + kB), c1 = std::min(size, c0 + kB);
+      for (std::size_t c = c0; c < c1; ++c)
+        for (std::size_t r = r0; r < r1; ++r) o[c * rows + r] = d[r * size + c];
+    }
   return out;
 }
 

@@ -1,9 +1,9 @@
 // CPU executor (spec §1.2 phase order):
 //   0. t = n·dt   1. W += Δ (from the previous step)
 //   2. levels of the synapse=None graph: gather inputs, evaluate nodes/ensembles, compute
-//      each outgoing connection's weighted output u
-//   3. learning rules compute Δ (reading error ports before the synapses advance), then
-//      every synapse advances y[n] from u[n]
+//      each outgoing connection's weighted output u, and advance its synapse y[n] from u[n]
+//      into a second buffer (ConnState), so that everyone still reads y[n-1] in this step
+//   3. learning rules compute Δ (reading error ports before the synapses advance)
 //   4. probes record (filtered probes record their previous output, then advance).
 #include "backend/cpu/executor.hpp"
 
@@ -15,6 +15,7 @@
 #include <exception>
 #include <mutex>
 #include <sstream>
+#include <type_traits>
 
 #include "myelin/errors.hpp"
 #include "neurons/lif_kernel.hpp"
@@ -86,26 +87,82 @@ inline void encode_add(std::size_t n, std::size_t d, const float* __restrict bia
   }
 }
 
-// u[0..D) += Σ_{r in rows} a[r]·W[r, :] with the accumulator held in registers.
+#if defined(__GNUC__) && !defined(__clang__)
+#define MYELIN_NO_AUTOVEC __attribute__((optimize("no-tree-vectorize")))
+#else
+#define MYELIN_NO_AUTOVEC
+#endif
+
+// u[0..D) += Σ_{r in rows} a[r]·W[r, :] with the accumulator held in registers. Rows of 4, 8
+// or 16 floats are one vector each; otherwise scalar. Auto-vectorisation is off: across rows it
+// would become gathers, which are slow on current x86 cores.
 template <std::size_t D>
-inline void accumulate_fixed(const float* __restrict w, const float* __restrict a,
-                             const std::int32_t* rows, std::size_t n_rows, float* __restrict u) {
-  float acc[D] = {};
-  if (rows) {
+MYELIN_NO_AUTOVEC inline void accumulate_fixed(const float* __restrict w, const float* __restrict a,
+                                               const std::int32_t* rows, std::size_t n_rows,
+                                               float* __restrict u) {
+  if constexpr (D % 4 == 0) {
+    using V4 = float __attribute__((vector_size(16)));
+    using V8 = float __attribute__((vector_size(32)));
+    using VD = std::conditional_t<D == 4, V4, std::conditional_t<D == 8, V8, v16f>>;
+    static_assert(sizeof(VD) == D * sizeof(float));
+    VD acc{};
     for (std::size_t k = 0; k < n_rows; ++k) {
-      const std::size_t r = static_cast<std::size_t>(rows[k]);
+      const std::size_t r = rows ? static_cast<std::size_t>(rows[k]) : k;
+      VD wr;
+      std::memcpy(&wr, w + r * D, sizeof wr);
+      acc += a[r] * wr;
+    }
+    for (std::size_t j = 0; j < D; ++j) u[j] += acc[j];
+  } else {
+    float acc[D] = {};
+    for (std::size_t k = 0; k < n_rows; ++k) {
+      const std::size_t r = rows ? static_cast<std::size_t>(rows[k]) : k;
       const float ar = a[r];
       const float* wr = w + r * D;
       for (std::size_t j = 0; j < D; ++j) acc[j] += ar * wr[j];
     }
-  } else {
-    for (std::size_t r = 0; r < n_rows; ++r) {
-      const float ar = a[r];
-      const float* wr = w + r * D;
-      for (std::size_t j = 0; j < D; ++j) acc[j] += ar * wr[j];
+    for (std::size_t j = 0; j < D; ++j) u[j] += acc[j];
+  }
+}
+
+// out[idx[k]] = value for k < count. Kept scalar: the vectoriser would emit a scatter, which
+// costs far more than these few (cached) stores on current x86 cores.
+MYELIN_NO_AUTOVEC inline void scatter_fill(float* out, const std::int32_t* idx, std::size_t count,
+                                           float value) {
+  for (std::size_t k = 0; k < count; ++k) out[idx[k]] = value;
+}
+
+// W (rows × cols, row-major) += p ⊗ loc: PES's rank-1 update. A group of 16 rows is `cols`
+// vectors of 16 floats; lane l of vector m is flat element q = 16m + l, i.e. row q / cols and
+// column q % cols, so each vector is one permute of the group's 16 p values times a fixed
+// pattern of loc values.
+inline void rank1_update(float* __restrict w, std::size_t rows, std::size_t cols,
+                         const float* __restrict p, const float* __restrict loc) {
+  std::size_t r = 0;
+#if defined(__GNUC__) && !defined(__clang__)
+  using v16i = std::int32_t __attribute__((vector_size(64)));
+  if (cols <= kTile) {
+    v16f pat[kTile];
+    v16i idx[kTile];
+    for (std::size_t m = 0; m < cols; ++m)
+      for (std::size_t l = 0; l < kTile; ++l) {
+        const std::size_t q = m * kTile + l;
+        idx[m][l] = static_cast<std::int32_t>(q / cols);
+        pat[m][l] = loc[q % cols];
+      }
+    for (; r + kTile <= rows; r += kTile) {
+      const v16f pv = load16(p + r);
+      float* wg = w + r * cols;
+      for (std::size_t m = 0; m < cols; ++m) {
+        v16f wv = load16(wg + m * kTile);
+        wv += __builtin_shuffle(pv, idx[m]) * pat[m];
+        std::memcpy(wg + m * kTile, &wv, sizeof wv);
+      }
     }
   }
-  for (std::size_t j = 0; j < D; ++j) u[j] += acc[j];
+#endif
+  for (; r < rows; ++r)
+    for (std::size_t j = 0; j < cols; ++j) w[r * cols + j] += p[r] * loc[j];
 }
 
 // Sparse/dense accumulate: u[j] += Σ_r a[r] W[r, j] over the rows given (or all rows).
@@ -113,6 +170,8 @@ inline void accumulate_rows(const ir::RowMatrixF& W, const float* a, const std::
                             std::size_t n_rows, float* u, std::size_t size_out) {
   const float* w = W.data();
   switch (size_out) {
+    case 1:
+      return accumulate_fixed<1>(w, a, rows, n_rows, u);
     case 2:
       return accumulate_fixed<2>(w, a, rows, n_rows, u);
     case 3:
@@ -127,16 +186,6 @@ inline void accumulate_rows(const ir::RowMatrixF& W, const float* a, const std::
       return accumulate_fixed<16>(w, a, rows, n_rows, u);
     default:
       break;
-  }
-  if (size_out == 1) {
-    float s = 0.f;
-    if (rows) {
-      for (std::size_t k = 0; k < n_rows; ++k) s += a[rows[k]] * w[rows[k]];
-    } else {
-      for (std::size_t r = 0; r < n_rows; ++r) s += a[r] * w[r];
-    }
-    u[0] += s;
-    return;
   }
   if (rows) {
     for (std::size_t k = 0; k < n_rows; ++k) {
@@ -184,7 +233,12 @@ struct Executor::NodeState {
 };
 
 struct Executor::ConnState {
-  std::vector<float> u, y, mid, xin;
+  // y is double-buffered: in step n the consumers read ybuf[n & 1] (= y[n-1]) while the
+  // synapse, advanced right after u[n] is computed by the thread that computed it, writes
+  // ybuf[(n & 1) ^ 1]. No separate serial synapse phase, and no connection state that two
+  // threads take turns writing (cache-line transfers between cores cost microseconds on some
+  // machines).
+  std::vector<float> u, ybuf[2], mid, xin;
   std::vector<double> xd;
   FilterBank filter;
   ir::RowMatrixF W;  // mutable (learning)
@@ -264,7 +318,8 @@ Executor::Executor(const ir::Model& model, std::uint64_t seed, int threads)
   for (const auto& c : m_.conns) {
     auto s = std::make_unique<ConnState>();
     s->u.assign(c.size_out, 0.f);
-    s->y.assign(c.size_out, 0.f);
+    s->ybuf[0].assign(c.size_out, 0.f);
+    s->ybuf[1].assign(c.size_out, 0.f);
     s->mid.assign(c.size_mid, 0.f);
     s->xin.assign(c.pre_idx.empty() ? c.size_in : c.pre_idx.size(), 0.f);
     s->xd.assign(s->xin.size(), 0.0);
@@ -414,7 +469,7 @@ void Executor::init_runtime(std::uint64_t seed) {
   for (std::size_t ci = 0; ci < conns_.size(); ++ci) {
     auto& s = *conns_[ci];
     std::fill(s.u.begin(), s.u.end(), 0.f);
-    std::fill(s.y.begin(), s.y.end(), 0.f);
+    for (auto& y : s.ybuf) std::fill(y.begin(), y.end(), 0.f);
     s.filter.reset();
     s.W = m_.conns[ci].W;
   }
@@ -468,8 +523,12 @@ std::size_t Executor::probe_size(std::size_t k) const {
   return probes_.at(k)->size;
 }
 
+const float* Executor::conn_output(std::size_t ci) const {
+  return m_.conns[ci].synapse ? conns_[ci]->ybuf[(n_ & 1) ^ 1].data() : conns_[ci]->u.data();
+}
+
 const float* Executor::conn_input(std::size_t ci) const {
-  return m_.conns[ci].synapse ? conns_[ci]->y.data() : conns_[ci]->u.data();
+  return m_.conns[ci].synapse ? conns_[ci]->ybuf[n_ & 1].data() : conns_[ci]->u.data();
 }
 
 // Adds connection ci's delivered value into dst (size = post size) at post_idx.
@@ -482,6 +541,13 @@ static inline void scatter_add(const ir::ConnOp& c, const float* v, float* dst) 
 }
 
 void Executor::compute_conn(std::size_t ci) {
+  compute_u(ci);
+  // Phase 3's synapse update, done here (see ConnState): y[n] from u[n] into the write buffer.
+  auto& s = *conns_[ci];
+  if (m_.conns[ci].synapse) s.filter.step(s.u.data(), s.ybuf[(n_ & 1) ^ 1].data());
+}
+
+void Executor::compute_u(std::size_t ci) {
   const auto& c = m_.conns[ci];
   auto& s = *conns_[ci];
   std::fill(s.u.begin(), s.u.end(), 0.f);
@@ -614,7 +680,7 @@ void Executor::eval_ensemble(std::size_t i, double t) {
     if (s.fused) {
       // Sparse output: clear last step's spikes, step, mark this step's.
       float* out = s.out.data();
-      for (std::size_t k = 0; k < s.n_fired; ++k) out[s.fired[k]] = 0.f;
+      scatter_fill(out, s.fired.data(), s.n_fired, 0.f);
       kernels::LifFusedArgs a;
       a.n = n;
       a.d = e.d;
@@ -627,9 +693,9 @@ void Executor::eval_ensemble(std::size_t i, double t) {
       a.ref = s.state_ptr[1];
       a.fired = s.fired.data();
       s.n_fired = kernels::lif_fused_step(s.lif_c, a);
-      for (std::size_t k = 0; k < s.n_fired; ++k) out[s.fired[k]] = s.lif_c.spike_out;
+      scatter_fill(out, s.fired.data(), s.n_fired, s.lif_c.spike_out);
       // J[0] without storing J: the non-finite input check of the generic path.
-      float j0 = n > 0 ? e.bias[0] + (extra ? J[0] : 0.f) : 0.f;
+      float j0 = n > 0 ? s.bias_pad[0] + (extra ? J[0] : 0.f) : 0.f;
       for (std::size_t k = 0; k < e.d && n > 0; ++k) j0 += s.enc_tile[k * kTile] * s.x[k];
       if (!std::isfinite(j0))
         throw SimulationError(e.name + ": input current became non-finite (" + fmt(j0) +
@@ -673,16 +739,8 @@ void Executor::apply_deltas() {
     auto& W = conns_[lo.conn]->W;
     if (lo.kind == "PES") {
       // Rank-1: W[r, j] += ā_r · local_j (local already carries −κ·dt/N).
-      const std::size_t cols = std::size_t(W.cols());
-      const std::size_t rows = std::size_t(W.rows());
-      float* w = W.data();
-      const float* loc = l.local.data();
-      for (std::size_t r = 0; r < rows; ++r) {
-        const float ar = l.pre_act[r];
-        if (ar == 0.f) continue;
-        float* wr = w + r * cols;
-        for (std::size_t j = 0; j < cols; ++j) wr[j] += ar * loc[j];
-      }
+      rank1_update(W.data(), std::size_t(W.rows()), std::size_t(W.cols()), l.pre_act.data(),
+                   l.local.data());
     } else {
       W += l.delta;
     }
@@ -817,7 +875,7 @@ void Executor::record_probes() {
         v = ens_[p.obj]->state[p.state_index].data();
         break;
       case S::ConnOutput:
-        v = conn_input(p.obj);
+        v = conn_output(p.obj);
         break;
       case S::ConnU:
         v = conns_[p.obj]->u.data();
@@ -877,7 +935,7 @@ void Executor::record_probes() {
       for (std::size_t q = 0; q < p.idx.size(); ++q) s.value[q] = v[p.idx[q]];
       sel = s.value.data();
     }
-    const bool sample = std::fmod(n, s.period) < 1.0;
+    const bool sample = s.period == 1.0 || std::fmod(n, s.period) < 1.0;
     if (p.synapse) {
       // A filtered probe is a connection into a sink: it records y[n−1] (spec §1.5).
       if (sample) s.data.insert(s.data.end(), s.y.begin(), s.y.end());
@@ -905,7 +963,9 @@ void Executor::step() {
       std::exception_ptr err;
       std::mutex mu;
       const std::ptrdiff_t cnt = static_cast<std::ptrdiff_t>(level.size());
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+      // Static: each thread keeps the same objects (and their state in its cache) step
+      // after step.
+#pragma omp parallel for schedule(static) num_threads(threads_)
       for (std::ptrdiff_t q = 0; q < cnt; ++q) {
         const auto& o = level[std::size_t(q)];
         if (o.kind != ir::ObjRef::Kind::Ensemble) continue;
@@ -920,11 +980,6 @@ void Executor::step() {
     }
   }
   learn_phase();
-  for (std::size_t ci = 0; ci < conns_.size(); ++ci) {
-    if (!m_.conns[ci].synapse) continue;
-    auto& s = *conns_[ci];
-    s.filter.step(s.u.data(), s.y.data());
-  }
   record_probes();
 }
 

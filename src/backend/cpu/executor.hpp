@@ -36,11 +36,13 @@ class Executor {
 
   void eval_node(std::size_t i, double t);
   void eval_ensemble(std::size_t i, double t);
-  void compute_conn(std::size_t ci);
+  void compute_conn(std::size_t ci);  // u, then the synapse
+  void compute_u(std::size_t ci);
   void learn_phase();
   void apply_deltas();
   void record_probes();
-  const float* conn_input(std::size_t ci) const;  // y (synapse) or u (None)
+  const float* conn_input(std::size_t ci) const;   // y[n-1] (synapse) or u[n] (None)
+  const float* conn_output(std::size_t ci) const;  // y[n] (synapse, once advanced) or u[n]
   void init_runtime(std::uint64_t seed);
 
   const ir::Model& m_;
