@@ -8,9 +8,13 @@
 #include <memory>
 #include <vector>
 
+#include "backend/cpu/huge_alloc.hpp"
 #include "ir/model.hpp"
 
 namespace myelin::cpu {
+
+/// Recorded samples of one probe, row-major (samples × size).
+using ProbeData = std::vector<float, HugePageAllocator<float>>;
 
 class Executor {
  public:
@@ -23,7 +27,7 @@ class Executor {
   void reserve_probes(std::size_t steps);
   std::size_t n_steps() const { return n_; }
   /// Recorded samples of probe k, row-major (samples × size).
-  const std::vector<float>& probe_data(std::size_t k) const;
+  const ProbeData& probe_data(std::size_t k) const;
   std::size_t probe_size(std::size_t k) const;
   std::uint64_t seed() const { return seed_; }
 
