@@ -38,7 +38,9 @@ struct HugePageAllocator {
 #endif
     return static_cast<T*>(p);
   }
-  void deallocate(T* p, std::size_t) noexcept { std::free(p); }
+  void deallocate(T* p, std::size_t) noexcept {
+    std::free(p);
+  }
 
   template <class U>
   bool operator==(const HugePageAllocator<U>&) const {
