@@ -3,21 +3,25 @@
 # models with the CLI and prints each result next to the Nengo 4.1 reference measured on a
 # machine of our kind (numbers from the issues; Nengo is not installable here).
 # Usage: bench/nef_bench.sh [build-dir]   (best of 3 runs each; run on an idle machine)
+# Extra arguments for the chain/stream runs (e.g. --threads 1) go in MYELIN_BENCH_ARGS.
 set -euo pipefail
 B=${1:-build}
 M="$B/myelin"
 [ -x "$M" ] || { echo "build first: scripts/build.sh" >&2; exit 1; }
 
-best() {  # best (minimum) of 3 runs of a command printing one JSON line; echoes that line
-  local best_line="" best_v=""
-  for _ in 1 2 3; do
-    line=$("$@" | tail -n 1)
-    v=$(python3 -c "import json,sys; m=json.loads(sys.argv[1]); print(m.get('us_per_step', m.get('run_s')))" "$line")
-    if [ -z "$best_v" ] || python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)" "$v" "$best_v"; then
-      best_v=$v; best_line=$line
-    fi
-  done
-  echo "$best_line"
+best() {  # 3 runs of a command printing one JSON line; echoes one JSON line holding the
+          # minimum of each timing field (build_s, run_s, us_per_step) over the runs
+  local lines=()
+  for _ in 1 2 3; do lines+=("$("$@" | tail -n 1)"); done
+  python3 - "${lines[@]}" <<'PY'
+import json, sys
+runs = [json.loads(a) for a in sys.argv[1:]]
+out = dict(runs[0])
+for k in ("build_s", "run_s", "us_per_step"):
+    if k in out:
+        out[k] = min(r[k] for r in runs)
+print(json.dumps(out))
+PY
 }
 
 report() {  # name json nengo_build_s nengo_us_per_step
@@ -31,9 +35,13 @@ print(f"{name:24s} build {m['build_s']:7.3f} s {b}   "
 PY
 }
 
-report "chain 10 1000 8 1" "$(best "$M" bench chain 10 1000 8 1)" 1.4 322
-report "chain 50 2000 16 0.5" "$(best "$M" bench chain 50 2000 16 0.5)" 26.6 3800
-report "stream 1024 1" "$(best "$M" bench stream 1024 1)" - 35700
+A=${MYELIN_BENCH_ARGS:-}
+# shellcheck disable=SC2086
+report "chain 10 1000 8 1" "$(best "$M" bench chain 10 1000 8 1 $A)" 1.4 322
+# shellcheck disable=SC2086
+report "chain 50 2000 16 0.5" "$(best "$M" bench chain 50 2000 16 0.5 $A)" 26.6 3800
+# shellcheck disable=SC2086
+report "stream 1024 1" "$(best "$M" bench stream 1024 1 $A)" - 35700
 
 for d in pes pavlovian; do
   line=$(best "$M" demo "$d" --out /tmp/myelin-bench-out)
