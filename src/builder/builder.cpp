@@ -303,6 +303,20 @@ ir::Model build(const Network& net, const BuildOptions& bo) {
       ir::LearnOp lo;
       lo.conn = c;
       lo.kind = rules[k]->kind();
+      using R = ir::LearnOp::Rule;
+      if (lo.kind == "PES") {
+        lo.rule = R::PES;
+      } else if (lo.kind == "RLS") {
+        lo.rule = R::RLS;
+      } else if (lo.kind == "BCM") {
+        lo.rule = R::BCM;
+      } else if (lo.kind == "Oja") {
+        lo.rule = R::Oja;
+      } else if (lo.kind == "Voja") {
+        lo.rule = R::Voja;
+      } else {
+        throw BuildError("learning rule of unknown kind '" + lo.kind + "'");
+      }
       lo.learning_rate = rules[k]->learning_rate;
       lo.name = detail::object_name(g, ObjKind::Connection, c) + ".learning_rule[" +
                 std::to_string(k) + "] (" + lo.kind + ")";

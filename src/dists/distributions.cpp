@@ -1,25 +1,17 @@
 // Distributions (spec §3): scalar distributions, hypersphere samplers and the quasi-random
 // ScatteredHypersphere used by default for encoders and eval points.
-// GCC 12 with -march=native (AVX-512) reports false -W(maybe-)uninitialized warnings inside
-// Eigen's packet intrinsics, and Eigen 3.4 has unused variables in its bf16 code; silence them
-// for the Eigen headers only (the diagnostics are attributed to lines inside those headers).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wunused-variable"
 #include <Eigen/Dense>
-#pragma GCC diagnostic pop
 
 #include "myelin/distributions.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <numbers>
 #include <numeric>
 #include <span>
 #include <vector>
 
+#include "core/format.hpp"
 #include "myelin/errors.hpp"
 
 namespace myelin {
@@ -29,14 +21,7 @@ namespace {
 using Eigen::Index;
 using Eigen::MatrixXd;
 
-/// Shortest round-trip decimal form of a double ("-1", "0.9", "inf").
-std::string fmt(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, res.ptr);
-}
+using detail::fmt;
 
 std::string shape_str(Index r, Index c) {
   std::string s = "(";  // (built in steps: GCC 12 -Wrestrict false positive on "(" + str)

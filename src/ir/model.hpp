@@ -100,7 +100,8 @@ struct ConnOp {
 /// Learning rule instance (spec §8).
 struct LearnOp {
   std::string name;
-  std::string kind;      ///< "PES", "RLS", "BCM", "Oja", "Voja"
+  std::string kind;  ///< "PES", "RLS", "BCM", "Oja", "Voja" (names, messages)
+  enum class Rule { PES, RLS, BCM, Oja, Voja } rule = Rule::PES;  ///< what executors switch on
   std::size_t conn = 0;  ///< connection whose W it modifies (Voja: post ensemble's encoders)
   double learning_rate = 0.0;
   std::size_t port_size = 0;  ///< error/signal port size

@@ -18,6 +18,7 @@
 #endif
 
 #include "lif_kernel.hpp"
+#include "lif_math.hpp"
 #include "myelin/errors.hpp"
 #include "myelin/neurons.hpp"
 #include "neuron_util.hpp"
@@ -65,6 +66,10 @@ void validate_lif(const char* kind, double tau_rc, double tau_ref, double amplit
 // Spiking LIF kernel.
 
 using kernels::LifConsts;
+using lif_math::log1p_small;
+using lif_math::log_pos;
+using lif_math::neg_expm1_small;
+using lif_math::splat;
 
 // The kernel is written once, generic over the lane type T: float (tails, other compilers) or a
 // GCC/Clang vector of one native register of floats (16 with AVX-512, 8 with AVX, else 4).
@@ -81,15 +86,6 @@ constexpr std::size_t kLanes = 4;
 #endif
 using VecF = float __attribute__((vector_size(kLanes * sizeof(float))));
 #endif
-
-template <class T>
-inline T splat(float x) {
-  if constexpr (std::is_same_v<T, float>) {
-    return x;
-  } else {
-    return T{} + x;
-  }
-}
 
 template <class T>
 inline T load(const float* p) {
@@ -111,37 +107,6 @@ inline T vmin(T a, T b) {
 template <class T>
 inline T vmax(T a, T b) {
   return a > b ? a : b;
-}
-
-/// -expm1(-x) for 0 <= x <= 0.5 by its Taylor series (truncation error < 6e-9, i.e. below float
-/// resolution of the result). Only differs from the constant for neurons leaving their
-/// refractory period mid-step, but is cheap enough to evaluate for every lane.
-template <class T>
-inline T neg_expm1_small(T x) {
-  T p = 1.0f - x * (1.0f / 8.0f);
-  p = 1.0f - x * (1.0f / 7.0f) * p;
-  p = 1.0f - x * (1.0f / 6.0f) * p;
-  p = 1.0f - x * (1.0f / 5.0f) * p;
-  p = 1.0f - x * (1.0f / 4.0f) * p;
-  p = 1.0f - x * (1.0f / 3.0f) * p;
-  p = 1.0f - x * (1.0f / 2.0f) * p;
-  return x * p;
-}
-
-/// log1p(x) for -0.3935 <= x <= 0 (i.e. x >= expm1(-0.5)) via log1p(x) = 2 atanh(x / (2 + x)),
-/// |y| <= 0.245, series to y^13 (truncation error < 1e-10 relative).
-template <class T>
-inline T log1p_small(T x) {
-  const T y = x / (2.0f + x);
-  const T y2 = y * y;
-  T p = splat<T>(1.0f / 13.0f);
-  p = 1.0f / 11.0f + y2 * p;
-  p = 1.0f / 9.0f + y2 * p;
-  p = 1.0f / 7.0f + y2 * p;
-  p = 1.0f / 5.0f + y2 * p;
-  p = 1.0f / 3.0f + y2 * p;
-  p = 1.0f + y2 * p;
-  return 2.0f * y * p;
 }
 
 /// One LIF step (spec §4.2) for the lanes at J, v, ref, out (T = float: one neuron; T = VecF:
@@ -166,11 +131,9 @@ inline MaskOf<T> lif_core_short(const LifConsts& c, T j, T& v, T& ref) {
   const T zero = splat<T>(0.0f);
   const T dt = splat<T>(c.dt);
   const T rho = ref - c.dt;
-  const T x = vmin(vmax(dt - rho, zero), dt) * c.inv_tau;
-  T p = 1.0f - x * (1.0f / 5.0f);
-  p = 1.0f - x * (1.0f / 4.0f) * p;
-  p = 1.0f - x * (1.0f / 3.0f) * p;
-  p = 1.0f - x * (1.0f / 2.0f) * p;
+  // x = δ/τ; the polynomial is only used where ρ > 0, where dt − ρ < dt needs no upper clamp.
+  const T x = vmax((dt - rho) * c.inv_tau, zero);
+  const T p = 1.0f + x * (-0.5f + x * (1.0f / 6.0f + x * (-1.0f / 24.0f + x * (1.0f / 120.0f))));
   const T f = rho <= 0.0f ? splat<T>(c.full) : x * p;
   const T vi = v + (j - v) * f;
   const T jm1 = j - 1.0f;
@@ -180,11 +143,13 @@ inline MaskOf<T> lif_core_short(const LifConsts& c, T j, T& v, T& ref) {
   // arises from hand-set states (v > 1 while refractory) and maps to y_min, as a = -inf would.
   const T ymin = splat<T>(c.ymin);
   const T y = den > 0.0f ? vmin(vmax(num / den, ymin), zero) : ymin;
+  // τ·log1p(a) = τ·2·atanh(y) = y·(2τ + y²·(2τ/3 + y²·2τ/5)).
   const T y2 = y * y;
-  const T l = 2.0f * y * (1.0f + y2 * (1.0f / 3.0f + y2 * (1.0f / 5.0f)));
+  const float t2 = 2.0f * c.tau_rc;
+  const T tl = y * (t2 + y2 * (t2 / 3.0f + y2 * (t2 / 5.0f)));
   const auto spiked = vi > 1.0f;
   v = spiked ? zero : vmax(vi, splat<T>(c.min_voltage));
-  ref = spiked ? (c.tau_ref + c.dt) + c.tau_rc * l : rho;
+  ref = spiked ? (c.tau_ref + c.dt) + tl : rho;
   return spiked;
 }
 
@@ -379,24 +344,6 @@ void LIFRate::rates(std::span<const double> J, std::span<double> out) const {
     out[i] = amplitude * lif_rate_unit(J[i], tau_rc, tau_ref);
   }
 }
-
-namespace {
-/// Natural log for finite x > 0, branch-free so loops over it vectorise: x = 2^e·m with
-/// m in [√½, √2), log m = 2 atanh(s), s = (m − 1)/(m + 1) ≤ 0.172, odd series to s⁹
-/// (relative error < 1e-7 before float rounding).
-inline float log_pos(float x) {
-  const std::uint32_t bits = std::bit_cast<std::uint32_t>(x);
-  float e = static_cast<float>(static_cast<int>(bits >> 23) - 127);
-  float m = std::bit_cast<float>((bits & 0x007fffffu) | 0x3f800000u);
-  const bool big = m > 1.41421356f;
-  m = big ? 0.5f * m : m;
-  e = big ? e + 1.0f : e;
-  const float s = (m - 1.0f) / (m + 1.0f);
-  const float s2 = s * s;
-  const float p = 1.0f + s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9))));
-  return e * 0.69314718f + 2.0f * s * p;
-}
-}  // namespace
 
 void LIFRate::rates_f(std::span<const float> J, std::span<float> out) const {
   // rate = amplitude / (tau_ref + tau_rc·log(1 + 1/j)), j = J − 1 > 0 (spec §4.1).

@@ -1,21 +1,16 @@
 // Private helpers shared by the neuron-type translation units (not part of the public API).
 #pragma once
 
-#include <charconv>
 #include <cmath>
 #include <string>
 #include <string_view>
 
+#include "core/format.hpp"
 #include "myelin/errors.hpp"
 
 namespace myelin::neurons_detail {
 
-/// Shortest round-trip decimal form of a double ("0.02", "1", "-inf"), like Python's repr.
-inline std::string fmt(double x) {
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), x);
-  return std::string(buf, res.ptr);
-}
+using detail::fmt;
 
 /// Throws ValidationError unless `value` is finite and satisfies the predicate.
 template <class Pred>

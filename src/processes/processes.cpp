@@ -3,21 +3,12 @@
 // Steps never keep a reference to the Rng given to make_step: WhiteSignal draws its whole
 // period there, and run-time random steps own a child stream seeded by one draw from it (so
 // the caller's Rng may be a temporary, and processes sharing one Rng get distinct streams).
-// GCC 12 with -march=native (AVX-512) reports false -W(maybe-)uninitialized warnings inside
-// Eigen's packet intrinsics, and Eigen 3.4 has unused variables in its bf16 code; silence them
-// for the Eigen headers only (the diagnostics are attributed to lines inside those headers).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wunused-variable"
 #include <Eigen/Dense>
 #include <unsupported/Eigen/FFT>
-#pragma GCC diagnostic pop
 
 #include "myelin/processes.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <complex>
 #include <limits>
@@ -25,6 +16,7 @@
 #include <string>
 #include <utility>
 
+#include "core/format.hpp"
 #include "myelin/errors.hpp"
 
 namespace myelin {
@@ -34,14 +26,7 @@ namespace {
 using Eigen::Index;
 using Eigen::MatrixXd;
 
-/// Shortest round-trip decimal form of a double ("-1", "0.005", "inf").
-std::string fmt(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, res.ptr);
-}
+using detail::fmt;
 
 std::string dist_repr(const DistPtr& d) {
   return d ? d->repr() : "Gaussian(mean=0, std=1)";

@@ -2,21 +2,16 @@
 // matrix and Cholesky factorisation followed by mixed-precision iterative refinement (the
 // residuals are formed in double), which gives double-precision-quality decoders at
 // roughly the cost of one single-precision SYRK.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wunused-variable"
 #include <Eigen/Dense>
-#pragma GCC diagnostic pop
 
 #include "myelin/solvers.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <limits>
 
+#include "core/format.hpp"
 #include "myelin/errors.hpp"
 
 namespace myelin {
@@ -28,13 +23,7 @@ using Eigen::MatrixXd;
 using Eigen::MatrixXf;
 using Eigen::VectorXd;
 
-std::string fmt(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, res.ptr);
-}
+using detail::fmt;
 
 std::string weights_suffix(bool weights) {
   return weights ? ", weights=True" : "";

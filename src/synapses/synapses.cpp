@@ -5,26 +5,18 @@
 //   order 0:          y[n] = D u[n]
 //   D == 0:           x[n] = A x[n-1] + B u[n];  y[n] = C x[n]
 //   general (D != 0): y[n] = C x[n] + D u[n];    x[n+1] = A x[n] + B u[n]
-// GCC 12 with -march=native (AVX-512) reports false -W(maybe-)uninitialized warnings inside
-// Eigen's packet intrinsics, and Eigen 3.4 has unused variables in its bf16 code; silence them
-// for the Eigen headers only (the diagnostics are attributed to lines inside those headers).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wunused-variable"
 #include <Eigen/Dense>
 #include <Eigen/SparseCore>
 #include <unsupported/Eigen/MatrixFunctions>
-#pragma GCC diagnostic pop
 
 #include "myelin/synapses.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <string>
 #include <utility>
 
+#include "core/format.hpp"
 #include "myelin/errors.hpp"
 
 namespace myelin {
@@ -36,14 +28,7 @@ using Eigen::MatrixXd;
 using Eigen::RowVectorXd;
 using Eigen::VectorXd;
 
-/// Shortest round-trip decimal form of a double ("-1", "0.005", "inf").
-std::string fmt(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, res.ptr);
-}
+using detail::fmt;
 
 std::string list_repr(const std::vector<double>& v) {
   std::string s = "[";
@@ -473,9 +458,13 @@ void FilterBank::step(const float* u, float* y) {
       }
       return;
     case DiscreteFilter::Kind::Lowpass: {
-      ArrayMap s(state_.data(), n);
-      s = a_ * s + b_ * uu;
-      yy = s;
+      // Plain loop: most banks are a connection's few dimensions, where Eigen's expression
+      // set-up costs more than the arithmetic.
+      float* st = state_.data();
+      for (std::size_t i = 0; i < channels_; ++i) {
+        st[i] = a_ * st[i] + b_ * u[i];
+        y[i] = st[i];
+      }
       return;
     }
     case DiscreteFilter::Kind::General:

@@ -10,26 +10,13 @@
 #include <vector>
 
 #include "myelin/errors.hpp"
+#include "neurons/lif_math.hpp"
 
 namespace myelin::train {
 
 namespace {
 
-/// ln(x) for finite x > 0: x = 2^e·m, m in [√½, √2), ln m = 2 atanh(s), s = (m−1)/(m+1).
-inline float vlog(float x) {
-  const std::uint32_t bits = std::bit_cast<std::uint32_t>(x);
-  float e = static_cast<float>(static_cast<int>(bits >> 23) - 127);
-  float m = std::bit_cast<float>((bits & 0x007fffffu) | 0x3f800000u);
-  const bool big = m > 1.41421356f;
-  m = big ? 0.5f * m : m;
-  e = big ? e + 1.0f : e;
-  const float s = (m - 1.0f) / (m + 1.0f);
-  const float s2 = s * s;
-  const float p =
-      1.0f +
-      s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9 + s2 * (1.0f / 11)))));
-  return e * 0.693147180559945f + 2.0f * s * p;
-}
+using lif_math::log_pos;  // ln x, the polynomial of the simulator's LIF rate
 
 /// ln(1 + x) for 0 <= x <= 1: 2 atanh(y), y = x / (2 + x) <= 1/3, odd series to y^15.
 inline float vlog1p_unit(float x) {
@@ -78,7 +65,7 @@ class LifRateKernel : public RateKernel {
       for (std::size_t i = 0; i < n; ++i) {
         const float j = J[i] - 1.0f;
         const float jj = j > 0.0f ? j : 1.0f;
-        const float r = amp / (tref + trc * vlog(1.0f + 1.0f / jj));
+        const float r = amp / (tref + trc * log_pos(1.0f + 1.0f / jj));
         out[i] = j > 0.0f ? r : 0.0f;
       }
       return;
@@ -87,7 +74,7 @@ class LifRateKernel : public RateKernel {
     for (std::size_t i = 0; i < n; ++i) {
       const float j = J[i] - 1.0f;
       const float jj = j > 0.0f ? j : 1.0f;
-      const float den = tref + trc * vlog(1.0f + 1.0f / jj);
+      const float den = tref + trc * log_pos(1.0f + 1.0f / jj);
       const float r = amp / den;
       // d r / dJ = amp · tau_rc / (den² · j (j + 1))
       const float dr = (r * trc) / (den * jj * (jj + 1.0f));
@@ -122,7 +109,7 @@ class SoftLifKernel : public RateKernel {
       const bool high = js > 30.0f, low = js <= -20.0f;
       float z = high ? j : sg * softplus;
       z = low ? std::max(z, 1e-30f) : z;
-      const float q_mid = vlog(1.0f + 1.0f / z);
+      const float q_mid = log_pos(1.0f + 1.0f / z);
       const float q = low ? -js - lsg : q_mid;
       const float den = tref + trc * q;
       out[i] = amp / den;

@@ -1,5 +1,5 @@
-// Spiking LIF step in three passes (see spike_kernels.hpp). The polynomials are the ones
-// of the simulator's kernel (src/neurons/lif.cpp), so both agree to float rounding.
+// Spiking LIF step in three passes (see spike_kernels.hpp). The polynomials are the
+// simulator kernel's (src/neurons/lif_math.hpp), so both agree to float rounding.
 #include "train/spike_kernels.hpp"
 
 #include <algorithm>
@@ -9,35 +9,14 @@
 #include <immintrin.h>
 #endif
 
+#include "neurons/lif_math.hpp"
+
 namespace myelin::train {
 
 namespace {
 
-/// -expm1(-x) for 0 <= x <= 0.5 (Taylor series, truncation error < 6e-9).
-inline float neg_expm1_small(float x) {
-  float p = 1.0f - x * (1.0f / 8.0f);
-  p = 1.0f - x * (1.0f / 7.0f) * p;
-  p = 1.0f - x * (1.0f / 6.0f) * p;
-  p = 1.0f - x * (1.0f / 5.0f) * p;
-  p = 1.0f - x * (1.0f / 4.0f) * p;
-  p = 1.0f - x * (1.0f / 3.0f) * p;
-  p = 1.0f - x * (1.0f / 2.0f) * p;
-  return x * p;
-}
-
-/// log1p(x) for expm1(-0.5) <= x <= 0: 2 atanh(x / (2 + x)), series to y^13.
-inline float log1p_small(float x) {
-  const float y = x / (2.0f + x);
-  const float y2 = y * y;
-  float p = 1.0f / 13.0f;
-  p = 1.0f / 11.0f + y2 * p;
-  p = 1.0f / 9.0f + y2 * p;
-  p = 1.0f / 7.0f + y2 * p;
-  p = 1.0f / 5.0f + y2 * p;
-  p = 1.0f / 3.0f + y2 * p;
-  p = 1.0f + y2 * p;
-  return 2.0f * y * p;
-}
+using lif_math::log1p_small;
+using lif_math::neg_expm1_small;
 
 std::size_t compact(std::size_t n, const float* __restrict out, std::int32_t* __restrict fired) {
   std::size_t count = 0, i = 0;
@@ -48,7 +27,9 @@ std::size_t compact(std::size_t n, const float* __restrict out, std::int32_t* __
   for (; i + 16 <= n; i += 16, idx = _mm512_add_epi32(idx, step)) {
     const __mmask16 m = _mm512_cmp_ps_mask(_mm512_loadu_ps(out + i), zero, _CMP_NEQ_UQ);
     if (m == 0) continue;
-    _mm512_mask_compressstoreu_epi32(fired + count, m, idx);
+    // In-register compress and a full store (the masked compress-store is microcoded and
+    // slow on AMD Zen 4); count <= i, so the store ends at or before index i + 15 < n.
+    _mm512_storeu_si512(fired + count, _mm512_maskz_compress_epi32(m, idx));
     count += std::size_t(__builtin_popcount(m));
   }
 #endif

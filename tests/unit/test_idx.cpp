@@ -1,17 +1,15 @@
 // IDX files (MNIST format): valid, gzip, truncated, bad magic; split loading; data discovery.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <zlib.h>
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "myelin/errors.hpp"
 #include "myelin/idx.hpp"
+#include "test_util.hpp"
 
 namespace fs = std::filesystem;
 using myelin::IoError;
@@ -19,23 +17,10 @@ using myelin::ValidationError;
 
 namespace {
 
-class TmpDir {
- public:
-  TmpDir() {
-    std::string t = (fs::temp_directory_path() / "myelin-idx-test-XXXXXX").string();
-    if (mkdtemp(t.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = t;
-  }
-  ~TmpDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using myelin::test::error_of;
+using myelin::test::ScopedEnv;
+using myelin::test::TmpDir;
+using myelin::test::write_bytes;
 
 std::string idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data,
                       uint8_t type = 0x08) {
@@ -55,8 +40,7 @@ void write_file(const std::string& path, const std::string& bytes) {
               static_cast<int>(bytes.size()));
     gzclose(f);
   } else {
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    write_bytes(path, bytes);
   }
 }
 
@@ -64,16 +48,6 @@ std::vector<uint8_t> iota_bytes(size_t n, uint8_t start = 0) {
   std::vector<uint8_t> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(start + i);
   return v;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const IoError& e) {
-    return e.what();
-  }
-  return "<no IoError>";
 }
 
 // Writes an MNIST-like split: n images of 28 × 28 (pixel = image index + position) and labels.
@@ -85,26 +59,6 @@ void write_split(const fs::path& dir, const std::string& images_name,
   write_file((dir / labels_name).string(),
              idx_bytes({static_cast<uint32_t>(labels.size())}, labels));
 }
-
-// Sets an environment variable for one scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 }  // namespace
 

@@ -1,19 +1,17 @@
 // .npy / .npz: round trips of every dtype, byte-exact headers, numpy-written files (crafted by
 // hand exactly as numpy writes them), and corrupt inputs.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <zip.h>
 
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "myelin/errors.hpp"
 #include "myelin/npz.hpp"
+#include "test_util.hpp"
 
 namespace fs = std::filesystem;
 using myelin::IoError;
@@ -24,34 +22,10 @@ using myelin::ValidationError;
 
 namespace {
 
-class TmpDir {
- public:
-  TmpDir() {
-    std::string t = (fs::temp_directory_path() / "myelin-npz-test-XXXXXX").string();
-    if (mkdtemp(t.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = t;
-  }
-  ~TmpDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using myelin::test::error_of;
+using myelin::test::read_bytes;
+using myelin::test::TmpDir;
+using myelin::test::write_bytes;
 
 // The header numpy 1.x writes: the dict, spaces up to a 64-byte boundary, '\n'.
 std::string numpy_header(const std::string& dict) {
@@ -87,16 +61,6 @@ void write_zip(const std::string& path, const std::vector<std::pair<std::string,
                              deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0);
   }
   ASSERT_EQ(zip_close(za), 0);
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const IoError& e) {
-    return e.what();
-  }
-  return "<no IoError>";
 }
 
 }  // namespace

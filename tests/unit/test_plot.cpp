@@ -1,6 +1,5 @@
 // Figures through gnuplot: valid PNGs of the expected size, input validation, missing gnuplot.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -15,6 +14,7 @@
 
 #include "myelin/errors.hpp"
 #include "myelin/plot.hpp"
+#include "test_util.hpp"
 
 namespace fs = std::filesystem;
 using myelin::Figure;
@@ -23,46 +23,8 @@ using myelin::ValidationError;
 
 namespace {
 
-class TmpDir {
- public:
-  TmpDir() {
-    std::string t = (fs::temp_directory_path() / "myelin-plot-test-XXXXXX").string();
-    if (mkdtemp(t.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = t;
-  }
-  ~TmpDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::optional<std::string>& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) {
-      setenv(name, value->c_str(), 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using myelin::test::ScopedEnv;
+using myelin::test::TmpDir;
 
 bool have_gnuplot() {
   const char* path = std::getenv("PATH");

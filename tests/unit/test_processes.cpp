@@ -2,13 +2,8 @@
 // processes, PresentInput indexing, Piecewise interpolation, FunctionProcess, standalone runs.
 #include <gtest/gtest.h>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wunused-variable"
 #include <Eigen/Dense>
 #include <unsupported/Eigen/FFT>
-#pragma GCC diagnostic pop
 
 #include <cmath>
 #include <complex>

@@ -1,11 +1,5 @@
 // Tests for the decoder solvers (spec §5) on synthetic rectified-linear tuning curves.
-// GCC 12 + AVX-512: silence false warnings inside Eigen's headers (see solvers.cpp).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wunused-variable"
 #include <Eigen/Dense>
-#pragma GCC diagnostic pop
 
 #include <gtest/gtest.h>
 

@@ -2,12 +2,7 @@
 // FilterBank against hand-stepped state space, offline filt / filtfilt, validation.
 #include <gtest/gtest.h>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wunused-variable"
 #include <Eigen/Dense>
-#pragma GCC diagnostic pop
 
 #include <cmath>
 #include <string>

@@ -22,6 +22,8 @@
 
 namespace myelin::cpu {
 
+using Rule = ir::LearnOp::Rule;
+
 namespace {
 std::string fmt(double v) {
   std::ostringstream os;
@@ -245,6 +247,7 @@ struct Executor::ConnState {
   // threads take turns writing (cache-line transfers between cores cost microseconds on some
   // machines).
   std::vector<float> u, ybuf[2], mid, xin;
+  bool pre_spiking = false;  // pre is an ensemble of a spiking neuron type (sparse decode)
   std::vector<double> xd;
   FilterBank filter;
   ir::RowMatrixF W;  // mutable (learning)
@@ -331,6 +334,9 @@ Executor::Executor(const ir::Model& model, std::uint64_t seed, int threads)
     s->xd.assign(s->xin.size(), 0.0);
     if (c.synapse) s->filter = FilterBank(*c.synapse, c.size_out);
     s->W = c.W;
+    s->pre_spiking = c.pre.kind == ir::ObjRef::Kind::Ensemble &&
+                     !m_.ensembles[c.pre.index].direct &&
+                     m_.ensembles[c.pre.index].neuron_type->spiking();
     conns_.push_back(std::move(s));
   }
   for (std::size_t li = 0; li < m_.learning.size(); ++li) {
@@ -339,26 +345,26 @@ Executor::Executor(const ir::Model& model, std::uint64_t seed, int threads)
     auto s = std::make_unique<LearnState>();
     s->port.assign(lo.port_size, 0.f);
     const std::size_t n_pre = lo.pre_idx.empty() ? m_.ensembles[lo.pre_ens].n : lo.pre_idx.size();
-    if (lo.kind != "Voja") {
+    if (lo.rule != Rule::Voja) {
       s->pre_act.assign(n_pre, 0.f);
       s->tmp.assign(n_pre, 0.f);
       if (lo.pre_synapse) s->pre_filter = FilterBank(*lo.pre_synapse, n_pre);
     }
-    if (lo.kind == "PES") {
+    if (lo.rule == Rule::PES) {
       s->local.assign(c.size_out, 0.f);
-    } else if (lo.kind == "RLS") {
+    } else if (lo.rule == Rule::RLS) {
       s->local.assign(c.size_out, 0.f);
       s->delta = ir::RowMatrixF::Zero(c.W.rows(), c.W.cols());
       s->P = Eigen::MatrixXf::Identity(Eigen::Index(n_pre), Eigen::Index(n_pre)) *
              float(lo.learning_rate * m_.dt / double(n_pre));
-    } else if (lo.kind == "BCM" || lo.kind == "Oja") {
+    } else if (lo.rule == Rule::BCM || lo.rule == Rule::Oja) {
       const std::size_t n_post = m_.ensembles[lo.post_ens].n;
       s->post_act.assign(n_post, 0.f);
       s->theta.assign(n_post, 0.f);
       if (lo.post_synapse) s->post_filter = FilterBank(*lo.post_synapse, n_post);
       if (lo.theta_synapse) s->theta_filter = FilterBank(*lo.theta_synapse, n_post);
       s->delta = ir::RowMatrixF::Zero(c.W.rows(), c.W.cols());
-    } else if (lo.kind == "Voja") {
+    } else if (lo.rule == Rule::Voja) {
       const auto& post = m_.ensembles[lo.post_ens];
       s->post_act.assign(post.n, 0.f);
       if (lo.post_synapse) s->post_filter = FilterBank(*lo.post_synapse, post.n);
@@ -400,7 +406,7 @@ Executor::Executor(const ir::Model& model, std::uint64_t seed, int threads)
         size = learn_[p.obj]->pre_act.size();
         break;
       case S::LearnDelta:
-        if (m_.learning[p.obj].kind == "Voja") {
+        if (m_.learning[p.obj].rule == Rule::Voja) {
           const auto& e = m_.ensembles[m_.learning[p.obj].post_ens];
           size = e.n * e.d;  // ΔEs has the encoders' shape (n_post × d)
         } else {
@@ -494,7 +500,7 @@ void Executor::init_runtime(std::uint64_t seed) {
   }
   for (std::size_t li = 0; li < learn_.size(); ++li) {
     const auto& lo = m_.learning[li];
-    if (lo.kind == "RLS") {
+    if (lo.rule == Rule::RLS) {
       const auto n_pre = learn_[li]->P.rows();
       learn_[li]->P =
           Eigen::MatrixXf::Identity(n_pre, n_pre) * float(lo.learning_rate * m_.dt / double(n_pre));
@@ -560,7 +566,7 @@ void Executor::compute_u(std::size_t ci) {
   const bool pre_node = c.pre.kind == ir::ObjRef::Kind::Node;
   if (c.mode == ir::ConnOp::Mode::Decoded) {
     const auto& es = *ens_[c.pre.index];
-    if (m_.ensembles[c.pre.index].neuron_type->spiking()) {
+    if (s.pre_spiking) {
       accumulate_rows(s.W, es.out.data(), es.fired.data(), es.n_fired, s.u.data(), c.size_out);
     } else {
       accumulate_rows(s.W, es.out.data(), nullptr, es.out.size(), s.u.data(), c.size_out);
@@ -596,8 +602,7 @@ void Executor::compute_u(std::size_t ci) {
     ir::layer_forward_add(*c.layer, mid, s.u.data());
   } else if (c.identity) {
     std::copy(mid, mid + c.size_out, s.u.begin());
-  } else if (c.mode == ir::ConnOp::Mode::Neurons && c.pre_idx.empty() &&
-             m_.ensembles[c.pre.index].neuron_type->spiking()) {
+  } else if (c.mode == ir::ConnOp::Mode::Neurons && c.pre_idx.empty() && s.pre_spiking) {
     const auto& es = *ens_[c.pre.index];
     accumulate_rows(s.W, es.out.data(), es.fired.data(), es.n_fired, s.u.data(), c.size_out);
   } else {
@@ -735,7 +740,7 @@ void Executor::apply_deltas() {
     auto& l = *learn_[li];
     if (!l.pending) continue;
     const auto& lo = m_.learning[li];
-    if (lo.kind == "Voja") {
+    if (lo.rule == Rule::Voja) {
       auto& es = *ens_[lo.post_ens];
       for (std::size_t k = 0; k < es.enc_t.size(); ++k) es.enc_t[k] += l.enc_delta[k];
       const auto& e = m_.ensembles[lo.post_ens];
@@ -743,7 +748,7 @@ void Executor::apply_deltas() {
       continue;
     }
     auto& W = conns_[lo.conn]->W;
-    if (lo.kind == "PES") {
+    if (lo.rule == Rule::PES) {
       // Rank-1: W[r, j] += ā_r · local_j (local already carries −κ·dt/N).
       rank1_update(W.data(), std::size_t(W.rows()), std::size_t(W.cols()), l.pre_act.data(),
                    l.local.data());
@@ -783,7 +788,7 @@ void Executor::learn_phase() {
       else
         std::copy(post.out.begin(), post.out.end(), l.post_act.begin());
     };
-    if (lo.kind == "PES") {
+    if (lo.rule == Rule::PES) {
       // N_pre = the pre neurons this connection uses (the slice, as Nengo's SimPES).
       const double n_pre = double(l.pre_act.size());
       const float scale = static_cast<float>(-kappa * dt / n_pre);
@@ -800,7 +805,7 @@ void Executor::learn_phase() {
         for (std::size_t j = 0; j < l.local.size(); ++j) l.local[j] = scale * l.port[j];
       }
       l.pending = true;
-    } else if (lo.kind == "RLS") {
+    } else if (lo.rule == Rule::RLS) {
       Eigen::Map<const Eigen::VectorXf> r(l.pre_act.data(), Eigen::Index(l.pre_act.size()));
       Eigen::VectorXf gv = l.P * r;
       const float k = 1.f / (1.f + r.dot(gv));
@@ -808,7 +813,7 @@ void Executor::learn_phase() {
       Eigen::Map<const Eigen::VectorXf> e(l.port.data(), Eigen::Index(l.port.size()));
       l.delta.noalias() = -k * gv * e.transpose();
       l.pending = true;
-    } else if (lo.kind == "BCM" || lo.kind == "Oja") {
+    } else if (lo.rule == Rule::BCM || lo.rule == Rule::Oja) {
       post_activities();
       const auto& post = *ens_[lo.post_ens];
       const std::size_t cols = std::size_t(l.delta.cols());
@@ -816,7 +821,7 @@ void Executor::learn_phase() {
       auto col_neuron = [&](std::size_t j) {
         return c.post_idx.empty() ? j : static_cast<std::size_t>(c.post_idx[j]);
       };
-      if (lo.kind == "BCM") {
+      if (lo.rule == Rule::BCM) {
         if (lo.theta_synapse)
           l.theta_filter.step(post.out.data(), l.theta.data());
         else
@@ -839,7 +844,7 @@ void Executor::learn_phase() {
           }
       }
       l.pending = true;
-    } else if (lo.kind == "Voja") {
+    } else if (lo.rule == Rule::Voja) {
       post_activities();
       const auto& e = m_.ensembles[lo.post_ens];
       const auto& ps = *ens_[lo.post_ens];
@@ -906,7 +911,7 @@ void Executor::record_probes() {
         break;
       case S::LearnDelta: {
         const auto& l = *learn_[p.obj];
-        if (m_.learning[p.obj].kind == "Voja") {
+        if (m_.learning[p.obj].rule == Rule::Voja) {
           const auto& e = m_.ensembles[m_.learning[p.obj].post_ens];
           for (std::size_t j = 0; j < e.n; ++j)
             for (std::size_t q = 0; q < e.d; ++q) s.value[j * e.d + q] = l.enc_delta[q * e.n + j];
@@ -917,7 +922,7 @@ void Executor::record_probes() {
         for (Eigen::Index j = 0; j < W.cols(); ++j)
           for (Eigen::Index r = 0; r < W.rows(); ++r) {
             float d = 0.f;
-            if (m_.learning[p.obj].kind == "PES")
+            if (m_.learning[p.obj].rule == Rule::PES)
               d = l.pre_act[std::size_t(r)] * l.local[std::size_t(j)];
             else if (l.delta.size())
               d = l.delta(r, j);
