@@ -101,7 +101,7 @@ inline void encode_add(std::size_t n, std::size_t d, const float* __restrict bia
 #define MYELIN_NO_AUTOVEC
 #endif
 
-// u[0..D) += Σ_{r in rows} a[r]·W[r, :] with the accumulator held in registers. Rows of 4, 8
+// u[0..D) = Σ_{r in rows} a[r]·W[r, :] with the accumulator held in registers. Rows of 4, 8
 // or 16 floats are one vector each; otherwise scalar. Auto-vectorisation is off: across rows it
 // would become gathers, which are slow on current x86 cores.
 template <std::size_t D>
@@ -120,7 +120,7 @@ MYELIN_NO_AUTOVEC inline void accumulate_fixed(const float* __restrict w, const 
       std::memcpy(&wr, w + r * D, sizeof wr);
       acc += a[r] * wr;
     }
-    for (std::size_t j = 0; j < D; ++j) u[j] += acc[j];
+    for (std::size_t j = 0; j < D; ++j) u[j] = acc[j];
   } else {
     float acc[D] = {};
     for (std::size_t k = 0; k < n_rows; ++k) {
@@ -129,7 +129,7 @@ MYELIN_NO_AUTOVEC inline void accumulate_fixed(const float* __restrict w, const 
       const float* wr = w + r * D;
       for (std::size_t j = 0; j < D; ++j) acc[j] += ar * wr[j];
     }
-    for (std::size_t j = 0; j < D; ++j) u[j] += acc[j];
+    for (std::size_t j = 0; j < D; ++j) u[j] = acc[j];
   }
 }
 
@@ -142,38 +142,52 @@ MYELIN_NO_AUTOVEC inline void scatter_fill(float* out, const std::int32_t* idx, 
 
 // W (rows × cols, row-major) += p ⊗ loc: PES's rank-1 update. A group of 16 rows is `cols`
 // vectors of 16 floats; lane l of vector m is flat element q = 16m + l, i.e. row q / cols and
-// column q % cols, so each vector is one permute of the group's 16 p values times a fixed
-// pattern of loc values.
-inline void rank1_update(float* __restrict w, std::size_t rows, std::size_t cols,
-                         const float* __restrict p, const float* __restrict loc) {
-  std::size_t r = 0;
-#if defined(__GNUC__) && !defined(__clang__)
-  using v16i = std::int32_t __attribute__((vector_size(64)));
-  if (cols <= kTile) {
-    v16f pat[kTile];
-    v16i idx[kTile];
+// column q % cols, so each vector is one permute of the group's 16 p values times a permute
+// of loc. The index vectors depend only on cols and are made once (Rank1Plan).
+using v16i = std::int32_t __attribute__((vector_size(64)));
+struct Rank1Plan {
+  std::size_t cols = 0;  // 0: no vector plan (cols > 16), scalar update
+  v16i row_idx[kTile];
+  v16i col_idx[kTile];
+  explicit Rank1Plan(std::size_t c = 0) {
+    if (c == 0 || c > kTile) return;
+    cols = c;
     for (std::size_t m = 0; m < cols; ++m)
       for (std::size_t l = 0; l < kTile; ++l) {
         const std::size_t q = m * kTile + l;
-        idx[m][l] = static_cast<std::int32_t>(q / cols);
-        pat[m][l] = loc[q % cols];
+        row_idx[m][l] = static_cast<std::int32_t>(q / cols);
+        col_idx[m][l] = static_cast<std::int32_t>(q % cols);
       }
+  }
+};
+
+inline void rank1_update(const Rank1Plan& plan, float* __restrict w, std::size_t rows,
+                         std::size_t cols, const float* __restrict p, const float* __restrict loc) {
+  std::size_t r = 0;
+#if defined(__GNUC__) && !defined(__clang__)
+  if (plan.cols == cols) {
+    v16f lv{};
+    for (std::size_t j = 0; j < cols; ++j) lv[j] = loc[j];
+    v16f pat[kTile];
+    for (std::size_t m = 0; m < cols; ++m) pat[m] = __builtin_shuffle(lv, plan.col_idx[m]);
     for (; r + kTile <= rows; r += kTile) {
       const v16f pv = load16(p + r);
       float* wg = w + r * cols;
       for (std::size_t m = 0; m < cols; ++m) {
         v16f wv = load16(wg + m * kTile);
-        wv += __builtin_shuffle(pv, idx[m]) * pat[m];
+        wv += __builtin_shuffle(pv, plan.row_idx[m]) * pat[m];
         std::memcpy(wg + m * kTile, &wv, sizeof wv);
       }
     }
   }
+#else
+  (void)plan;
 #endif
   for (; r < rows; ++r)
     for (std::size_t j = 0; j < cols; ++j) w[r * cols + j] += p[r] * loc[j];
 }
 
-// Sparse/dense accumulate: u[j] += Σ_r a[r] W[r, j] over the rows given (or all rows).
+// Sparse/dense accumulate: u[j] = Σ_r a[r] W[r, j] over the rows given (or all rows).
 inline void accumulate_rows(const ir::RowMatrixF& W, const float* a, const std::int32_t* rows,
                             std::size_t n_rows, float* u, std::size_t size_out) {
   const float* w = W.data();
@@ -195,6 +209,7 @@ inline void accumulate_rows(const ir::RowMatrixF& W, const float* a, const std::
     default:
       break;
   }
+  std::fill(u, u + size_out, 0.f);
   if (rows) {
     for (std::size_t k = 0; k < n_rows; ++k) {
       const std::size_t r = static_cast<std::size_t>(rows[k]);
@@ -231,6 +246,15 @@ struct Executor::EnsState {
   Rng rng;
   std::unique_ptr<ProcessStep> noise;
   std::vector<double> noise_d;
+  // Merged spike decoding: the fixed decoders of several decoded connections (and decoded
+  // probes) from this ensemble side by side, one zero-padded row of `stride` floats per
+  // neuron, so each spike costs one row load and one vector FMA for all of them.
+  struct DecodeGroup {
+    std::size_t stride = 0;  // 4, 8 or 16
+    ir::RowMatrixF w;        // n × stride
+    std::vector<float> acc;  // stride
+  };
+  std::vector<DecodeGroup> groups;
 };
 
 struct Executor::NodeState {
@@ -247,7 +271,8 @@ struct Executor::ConnState {
   // threads take turns writing (cache-line transfers between cores cost microseconds on some
   // machines).
   std::vector<float> u, ybuf[2], mid, xin;
-  bool pre_spiking = false;  // pre is an ensemble of a spiking neuron type (sparse decode)
+  bool pre_spiking = false;       // pre is an ensemble of a spiking neuron type (sparse decode)
+  const float* merged = nullptr;  // decoded by the pre's DecodeGroup: u = these values
   std::vector<double> xd;
   FilterBank filter;
   ir::RowMatrixF W;  // mutable (learning)
@@ -265,6 +290,7 @@ struct Executor::LearnState {
   ir::RowMatrixF delta;          // BCM/Oja/RLS: dense Δ in W layout
   Eigen::MatrixXf P;             // RLS
   std::vector<float> enc_delta;  // Voja (n × d, dimension-major like enc_t)
+  Rank1Plan plan;                // PES
 };
 
 struct Executor::ProbeState {
@@ -339,6 +365,7 @@ Executor::Executor(const ir::Model& model, std::uint64_t seed, int threads)
                      m_.ensembles[c.pre.index].neuron_type->spiking();
     conns_.push_back(std::move(s));
   }
+  build_decode_groups();
   for (std::size_t li = 0; li < m_.learning.size(); ++li) {
     const auto& lo = m_.learning[li];
     const auto& c = m_.conns[lo.conn];
@@ -352,6 +379,7 @@ Executor::Executor(const ir::Model& model, std::uint64_t seed, int threads)
     }
     if (lo.rule == Rule::PES) {
       s->local.assign(c.size_out, 0.f);
+      s->plan = Rank1Plan(std::size_t(c.W.cols()));
     } else if (lo.rule == Rule::RLS) {
       s->local.assign(c.size_out, 0.f);
       s->delta = ir::RowMatrixF::Zero(c.W.rows(), c.W.cols());
@@ -437,6 +465,57 @@ Executor::Executor(const ir::Model& model, std::uint64_t seed, int threads)
 }
 
 Executor::~Executor() = default;
+
+void Executor::build_decode_groups() {
+  for (std::size_t i = 0; i < ens_.size(); ++i) {
+    const auto& e = m_.ensembles[i];
+    if (e.direct || !e.neuron_type->spiking()) continue;
+    // Fixed (not learned) decoded connections from this ensemble, packed greedily into groups
+    // of at most 16 outputs; a group needs two members to be worth it.
+    std::vector<std::vector<std::size_t>> packs;
+    std::size_t width = 0;
+    for (std::size_t ci : m_.ens_out[i]) {
+      const auto& c = m_.conns[ci];
+      if (c.mode != ir::ConnOp::Mode::Decoded || !c.learning.empty() || c.layer ||
+          c.size_out == 0 || c.size_out > kTile || std::size_t(c.W.rows()) != e.n)
+        continue;
+      if (packs.empty() || width + c.size_out > kTile) {
+        packs.emplace_back();
+        width = 0;
+      }
+      packs.back().push_back(ci);
+      width += c.size_out;
+    }
+    auto& es = *ens_[i];
+    for (const auto& pack : packs) {
+      if (pack.size() < 2) continue;
+      std::size_t total = 0;
+      for (std::size_t ci : pack) total += m_.conns[ci].size_out;
+      EnsState::DecodeGroup g;
+      g.stride = total <= 4 ? 4 : total <= 8 ? 8 : 16;
+      g.w = ir::RowMatrixF::Zero(Eigen::Index(e.n), Eigen::Index(g.stride));
+      g.acc.assign(g.stride, 0.f);
+      std::size_t col = 0;
+      for (std::size_t ci : pack) {
+        const auto& c = m_.conns[ci];
+        g.w.middleCols(Eigen::Index(col), Eigen::Index(c.size_out)) = c.W;
+        col += c.size_out;
+      }
+      es.groups.push_back(std::move(g));
+    }
+    // Pointers into the groups' accumulators, now that the group list no longer grows.
+    std::size_t gi = 0;
+    for (const auto& pack : packs) {
+      if (pack.size() < 2) continue;
+      std::size_t col = 0;
+      for (std::size_t ci : pack) {
+        conns_[ci]->merged = es.groups[gi].acc.data() + col;
+        col += m_.conns[ci].size_out;
+      }
+      ++gi;
+    }
+  }
+}
 
 void Executor::init_runtime(std::uint64_t seed) {
   seed_ = seed;
@@ -562,8 +641,12 @@ void Executor::compute_conn(std::size_t ci) {
 void Executor::compute_u(std::size_t ci) {
   const auto& c = m_.conns[ci];
   auto& s = *conns_[ci];
-  std::fill(s.u.begin(), s.u.end(), 0.f);
   const bool pre_node = c.pre.kind == ir::ObjRef::Kind::Node;
+  if (s.merged != nullptr) {  // decoded by the pre ensemble's DecodeGroup this step
+    std::copy(s.merged, s.merged + c.size_out, s.u.begin());
+    ir::add_bias(c.bias, c.size_out, s.u.data());
+    return;
+  }
   if (c.mode == ir::ConnOp::Mode::Decoded) {
     const auto& es = *ens_[c.pre.index];
     if (s.pre_spiking) {
@@ -599,6 +682,7 @@ void Executor::compute_u(std::size_t ci) {
   }
   if (c.layer) {
     // Convolution / pooling (deep-SNN layers): scatter form, visiting nonzero inputs only.
+    std::fill(s.u.begin(), s.u.end(), 0.f);
     ir::layer_forward_add(*c.layer, mid, s.u.data());
   } else if (c.identity) {
     std::copy(mid, mid + c.size_out, s.u.begin());
@@ -711,6 +795,7 @@ void Executor::eval_ensemble(std::size_t i, double t) {
       if (!std::isfinite(j0))
         throw SimulationError(e.name + ": input current became non-finite (" + fmt(j0) +
                               ") at t = " + fmt(t));
+      decode_groups(s);
       for (std::size_t ci : m_.ens_out[i]) compute_conn(ci);
       return;
     }
@@ -732,7 +817,14 @@ void Executor::eval_ensemble(std::size_t i, double t) {
       throw SimulationError(e.name + ": input current became non-finite (" + fmt(J[0]) +
                             ") at t = " + fmt(t));
   }
+  decode_groups(s);
   for (std::size_t ci : m_.ens_out[i]) compute_conn(ci);
+}
+
+void Executor::decode_groups(EnsState& s) {
+  for (auto& g : s.groups) {
+    accumulate_rows(g.w, s.out.data(), s.fired.data(), s.n_fired, g.acc.data(), g.stride);
+  }
 }
 
 void Executor::apply_deltas() {
@@ -750,7 +842,7 @@ void Executor::apply_deltas() {
     auto& W = conns_[lo.conn]->W;
     if (lo.rule == Rule::PES) {
       // Rank-1: W[r, j] += ā_r · local_j (local already carries −κ·dt/N).
-      rank1_update(W.data(), std::size_t(W.rows()), std::size_t(W.cols()), l.pre_act.data(),
+      rank1_update(l.plan, W.data(), std::size_t(W.rows()), std::size_t(W.cols()), l.pre_act.data(),
                    l.local.data());
     } else {
       W += l.delta;

@@ -42,6 +42,8 @@ class Executor {
   void eval_ensemble(std::size_t i, double t);
   void compute_conn(std::size_t ci);  // u, then the synapse
   void compute_u(std::size_t ci);
+  void build_decode_groups();
+  void decode_groups(EnsState& s);
   void learn_phase();
   void apply_deltas();
   void record_probes();
