@@ -39,6 +39,10 @@ LifConsts lif_consts(float dt, double tau_rc, double tau_ref, double min_voltage
   c.tau_ref = static_cast<float>(tau_ref);
   c.full = static_cast<float>(-std::expm1(-double(dt) / tau_rc));
   c.ymin = static_cast<float>(-double(c.full) / (2.0 - double(c.full)));
+  c.atanh1 = static_cast<float>(2.0 * tau_rc);
+  c.atanh3 = static_cast<float>(2.0 * tau_rc / 3.0);
+  c.atanh5 = static_cast<float>(2.0 * tau_rc / 5.0);
+  c.ref_base = c.tau_ref + c.dt;
   c.spike_out = static_cast<float>(amplitude / dt);
   c.min_voltage = static_cast<float>(min_voltage);
   c.short_poly = double(dt) / tau_rc <= kShortPolyMax;
@@ -145,11 +149,10 @@ inline MaskOf<T> lif_core_short(const LifConsts& c, T j, T& v, T& ref) {
   const T y = den > 0.0f ? vmin(vmax(num / den, ymin), zero) : ymin;
   // τ·log1p(a) = τ·2·atanh(y) = y·(2τ + y²·(2τ/3 + y²·2τ/5)).
   const T y2 = y * y;
-  const float t2 = 2.0f * c.tau_rc;
-  const T tl = y * (t2 + y2 * (t2 / 3.0f + y2 * (t2 / 5.0f)));
+  const T tl = y * (c.atanh1 + y2 * (c.atanh3 + y2 * c.atanh5));
   const auto spiked = vi > 1.0f;
   v = spiked ? zero : vmax(vi, splat<T>(c.min_voltage));
-  ref = spiked ? (c.tau_ref + c.dt) + tl : rho;
+  ref = spiked ? c.ref_base + tl : rho;
   return spiked;
 }
 
@@ -473,7 +476,11 @@ inline V16 encode_block(std::size_t d, const float* bias, const float* tile, con
 }
 
 template <bool kShort, std::size_t kD>
-std::size_t fused_step(const LifConsts& c, const LifFusedArgs& a) {
+std::size_t fused_step(const LifConsts& consts, const LifFusedArgs& args) {
+  // Local copies: the stores to v, ref and fired could otherwise alias the constants and the
+  // argument pointers, and the compiler would reload (and recompute) them in every block.
+  const LifConsts c = consts;
+  const LifFusedArgs a = args;
   const std::size_t blocks = lif_padded(a.n) / kLifTile;
   std::size_t count = 0;
   for (std::size_t b = 0; b < blocks; ++b) {

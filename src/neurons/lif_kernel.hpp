@@ -29,9 +29,11 @@ struct LifConsts {
   float inv_tau;  ///< 1 / tau_rc
   float tau_rc;
   float tau_ref;
-  float full;       ///< -expm1(-dt / tau_rc), the factor for a whole (non-refractory) step
-  float ymin;       ///< -full / (2 - full): atanh argument of log1p(-full)
-  float spike_out;  ///< amplitude / dt
+  float full;  ///< -expm1(-dt / tau_rc), the factor for a whole (non-refractory) step
+  float ymin;  ///< -full / (2 - full): atanh argument of log1p(-full)
+  float atanh1, atanh3, atanh5;  ///< 2τ, 2τ/3, 2τ/5: τ·log1p via the atanh series
+  float ref_base;                ///< tau_ref + dt
+  float spike_out;               ///< amplitude / dt
   float min_voltage;
   bool short_poly;  ///< dt / tau_rc <= kShortPolyMax
 };
