@@ -17,6 +17,18 @@
 
 namespace myelin::test {
 
+/// The message of the exception of type E (a myelin::Error by default) that f throws, or
+/// "<no error>" when it throws none.
+template <class E = Error, class F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
 /// A fresh directory under the system temp directory, removed with its contents on scope exit.
 class TmpDir {
  public:

@@ -17,4 +17,14 @@ inline std::string fmt(double v) {
   return std::string(buf, res.ptr);
 }
 
+/// "(r, c)", a matrix shape as numpy prints it.
+inline std::string shape_str(long r, long c) {
+  std::string s = "(";  // (built in steps: GCC 12 -Wrestrict false positive on "(" + str)
+  s += std::to_string(r);
+  s += ", ";
+  s += std::to_string(c);
+  s += ")";
+  return s;
+}
+
 }  // namespace myelin::detail

@@ -23,14 +23,7 @@ using Eigen::MatrixXd;
 
 using detail::fmt;
 
-std::string shape_str(Index r, Index c) {
-  std::string s = "(";  // (built in steps: GCC 12 -Wrestrict false positive on "(" + str)
-  s += std::to_string(r);
-  s += ", ";
-  s += std::to_string(c);
-  s += ")";
-  return s;
-}
+using detail::shape_str;
 
 /// "[[1, 2], [3, 4]]" for small matrices, "array(shape=(r, c))" otherwise.
 std::string array_repr(const MatrixXd& m) {

@@ -246,45 +246,6 @@ void lif_integrate(std::size_t n, const LifConsts& c, const float* J, const floa
   }
 }
 
-/// Pass 2: compaction of the indices with out != 0 into `fired`. Most neurons are silent in any
-/// given step, so this works on blocks of 16 lanes and skips silent blocks quickly. With AVX-512
-/// a block is one compare plus one in-register compress; its full 16-lane store is safe because
-/// count <= i, so it writes at most up to index i + 15 < n. With AVX a block is two movemasks.
-std::size_t compact_fired(std::size_t n, const float* __restrict out,
-                          std::int32_t* __restrict fired) {
-  std::size_t count = 0;
-  std::size_t i = 0;
-#if defined(__AVX512F__)
-  const __m512 zero = _mm512_setzero_ps();
-  const __m512i step = _mm512_set1_epi32(16);
-  __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  for (; i + 16 <= n; i += 16, idx = _mm512_add_epi32(idx, step)) {
-    const __mmask16 m = _mm512_cmp_ps_mask(_mm512_loadu_ps(out + i), zero, _CMP_NEQ_UQ);
-    if (m == 0) continue;
-    _mm512_storeu_si512(fired + count, _mm512_maskz_compress_epi32(m, idx));
-    count += static_cast<std::size_t>(__builtin_popcount(m));
-  }
-#elif defined(__AVX__)
-  const __m256 zero = _mm256_setzero_ps();
-  for (; i + 16 <= n; i += 16) {
-    const auto lo = static_cast<unsigned>(
-        _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(out + i), zero, _CMP_NEQ_UQ)));
-    const auto hi = static_cast<unsigned>(
-        _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(out + i + 8), zero, _CMP_NEQ_UQ)));
-    unsigned m = lo | (hi << 8);
-    while (m != 0) {
-      fired[count++] = static_cast<std::int32_t>(i + static_cast<unsigned>(__builtin_ctz(m)));
-      m &= m - 1;
-    }
-  }
-#endif
-  for (; i < n; ++i) {
-    fired[count] = static_cast<std::int32_t>(i);
-    count += out[i] != 0.0f;
-  }
-  return count;
-}
-
 using kernels::lif_consts;
 
 /// Full LIF step; adapt may be null (plain LIF). Returns the number of fired indices written.
@@ -299,7 +260,7 @@ std::size_t lif_step(const NeuronStepArgs& a, double tau_rc, double tau_ref, dou
   } else {
     lif_exact<kAdapt>(a.n, c, a.J, adapt, a.state[0], a.state[1], a.out);
   }
-  return a.fired != nullptr ? compact_fired(a.n, a.out, a.fired) : 0;
+  return a.fired != nullptr ? kernels::compact_nonzero(a.n, a.out, a.fired) : 0;
 }
 
 /// Adaptation update n <- n + (dt/tau_n)(inc_n out - n) (spec §4.5).
@@ -444,6 +405,46 @@ std::size_t LIF::step(const NeuronStepArgs& a) const {
 // Fused encode + LIF step (the simulator's hot path, src/neurons/lif_kernel.hpp).
 
 namespace kernels {
+
+/// Compaction of the indices with out != 0 into `fired` (pass 2 of the generic LIF step). Most
+/// neurons are silent in any given step, so this works on blocks of 16 lanes and skips silent
+/// blocks quickly. With AVX-512 a block is one compare plus one in-register compress; its full
+/// 16-lane store is safe because count <= i, so it writes at most up to index i + 15 < n. With AVX
+/// a block is two movemasks.
+std::size_t compact_nonzero(std::size_t n, const float* __restrict out,
+                            std::int32_t* __restrict fired) {
+  std::size_t count = 0;
+  std::size_t i = 0;
+#if defined(__AVX512F__)
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i step = _mm512_set1_epi32(16);
+  __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (; i + 16 <= n; i += 16, idx = _mm512_add_epi32(idx, step)) {
+    const __mmask16 m = _mm512_cmp_ps_mask(_mm512_loadu_ps(out + i), zero, _CMP_NEQ_UQ);
+    if (m == 0) continue;
+    _mm512_storeu_si512(fired + count, _mm512_maskz_compress_epi32(m, idx));
+    count += static_cast<std::size_t>(__builtin_popcount(m));
+  }
+#elif defined(__AVX__)
+  const __m256 zero = _mm256_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    const auto lo = static_cast<unsigned>(
+        _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(out + i), zero, _CMP_NEQ_UQ)));
+    const auto hi = static_cast<unsigned>(
+        _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(out + i + 8), zero, _CMP_NEQ_UQ)));
+    unsigned m = lo | (hi << 8);
+    while (m != 0) {
+      fired[count++] = static_cast<std::int32_t>(i + static_cast<unsigned>(__builtin_ctz(m)));
+      m &= m - 1;
+    }
+  }
+#endif
+  for (; i < n; ++i) {
+    fired[count] = static_cast<std::int32_t>(i);
+    count += out[i] != 0.0f;
+  }
+  return count;
+}
 
 bool lif_fusable(const NeuronType& type, double dt) {
   if (typeid(type) != typeid(LIF)) return false;  // AdaptiveLIF etc. take the generic path

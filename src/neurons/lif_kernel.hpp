@@ -55,6 +55,10 @@ struct LifFusedArgs {
   std::int32_t* fired = nullptr;    ///< indices of the neurons that spiked [padded n]
 };
 
+/// Writes the indices i < n with out[i] != 0 to `fired` (which has room for n) and returns how
+/// many; skips all-zero blocks of 16 quickly.
+std::size_t compact_nonzero(std::size_t n, const float* out, std::int32_t* fired);
+
 /// True when `type` is exactly LIF and dt / tau_rc <= 0.5 (the polynomial kernel's range).
 bool lif_fusable(const NeuronType& type, double dt);
 

@@ -29,14 +29,7 @@ std::string weights_suffix(bool weights) {
   return weights ? ", weights=True" : "";
 }
 
-std::string shape_str(Index r, Index c) {
-  std::string s = "(";  // (built in steps: GCC 12 -Wrestrict false positive on "(" + str)
-  s += std::to_string(r);
-  s += ", ";
-  s += std::to_string(c);
-  s += ")";
-  return s;
-}
+using detail::shape_str;
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

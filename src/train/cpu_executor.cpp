@@ -5,6 +5,7 @@
 // passes) and later ones accumulate. Images are channels-last (NHWC), the conv kernels HWIO
 // (Keras' layout); oneDNN picks its own weight layout and we reorder once per call.
 #include "train/cpu_executor.hpp"
+#include "core/omp_scope.hpp"
 
 #include <omp.h>
 
@@ -48,14 +49,7 @@ using Tag = memory::format_tag;
 using DT = memory::data_type;
 
 /// Scoped OpenMP thread count for the library calls (oneDNN reads omp_get_max_threads()).
-class ThreadScope {
- public:
-  explicit ThreadScope(int n) : old_(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~ThreadScope() { omp_set_num_threads(old_); }
-
- private:
-  int old_;
-};
+using ThreadScope = detail::OmpThreadScope;
 
 void sgemm(char ta, char tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
            const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C,

@@ -5,10 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
+#include "neurons/lif_kernel.hpp"
 #include "neurons/lif_math.hpp"
 
 namespace myelin::train {
@@ -17,28 +14,6 @@ namespace {
 
 using lif_math::log1p_small;
 using lif_math::neg_expm1_small;
-
-std::size_t compact(std::size_t n, const float* __restrict out, std::int32_t* __restrict fired) {
-  std::size_t count = 0, i = 0;
-#if defined(__AVX512F__)
-  const __m512 zero = _mm512_setzero_ps();
-  const __m512i step = _mm512_set1_epi32(16);
-  __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  for (; i + 16 <= n; i += 16, idx = _mm512_add_epi32(idx, step)) {
-    const __mmask16 m = _mm512_cmp_ps_mask(_mm512_loadu_ps(out + i), zero, _CMP_NEQ_UQ);
-    if (m == 0) continue;
-    // In-register compress and a full store (the masked compress-store is microcoded and
-    // slow on AMD Zen 4); count <= i, so the store ends at or before index i + 15 < n.
-    _mm512_storeu_si512(fired + count, _mm512_maskz_compress_epi32(m, idx));
-    count += std::size_t(__builtin_popcount(m));
-  }
-#endif
-  for (; i < n; ++i) {
-    fired[count] = std::int32_t(i);
-    count += out[i] != 0.0f;
-  }
-  return count;
-}
 
 }  // namespace
 
@@ -98,7 +73,7 @@ std::size_t lif_step_fast(const LifFastArgs& a) {
     }
   }
   // Pass 2: which fired.
-  const std::size_t cnt = compact(n, out, a.fired);
+  const std::size_t cnt = kernels::compact_nonzero(n, out, a.fired);
   if (cnt == 0) return 0;
   // Pass 3: spike times of the fired ones (steps 5, 7), gathered into contiguous lanes.
   float* __restrict jf = a.scratch;

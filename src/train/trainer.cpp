@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "builder/builder.hpp"
+#include "core/omp_scope.hpp"
 #include "myelin/errors.hpp"
 #include "myelin/npz.hpp"
 #include "myelin/train.hpp"
@@ -37,14 +38,7 @@ std::string shape_str(const std::vector<std::size_t>& s) {
   return r + (s.size() == 1 ? ",)" : ")");
 }
 
-class ThreadScope {
- public:
-  explicit ThreadScope(int n) : old_(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~ThreadScope() { omp_set_num_threads(old_); }
-
- private:
-  int old_;
-};
+using ThreadScope = detail::OmpThreadScope;
 
 /// Reads the value of one probe for item b at step t ([size] floats, or null = zeros).
 using ValueFn = std::function<const float*(std::size_t b, std::size_t t)>;

@@ -18,6 +18,7 @@
 
 #include "myelin/distributions.hpp"
 #include "myelin/errors.hpp"
+#include "test_util.hpp"
 
 namespace myelin {
 namespace {
@@ -33,15 +34,7 @@ double variance(const MatrixXd& m) {
   return (m.array() - mu).square().mean();
 }
 
-template <class F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using test::error_message;
 
 // ---- scalar distributions ----------------------------------------------------------------
 

@@ -14,6 +14,7 @@
 #include "myelin/errors.hpp"
 #include "myelin/processes.hpp"
 #include "myelin/synapses.hpp"
+#include "test_util.hpp"
 
 namespace myelin {
 namespace {
@@ -26,12 +27,7 @@ constexpr double kDt = 0.001;
 
 template <class F>
 std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const ValidationError& e) {
-    return e.what();
-  }
-  return "<no ValidationError>";
+  return test::error_message<ValidationError>(std::forward<F>(f));
 }
 
 bool contains(const std::string& s, const std::string& part) {

@@ -9,6 +9,7 @@
 #include "myelin/distributions.hpp"
 #include "myelin/errors.hpp"
 #include "myelin/solvers.hpp"
+#include "test_util.hpp"
 
 namespace myelin {
 namespace {
@@ -55,15 +56,7 @@ double rms(const MatrixXd& r) {
   return std::sqrt(r.squaredNorm() / double(r.size()));
 }
 
-template <class F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using test::error_message;
 
 TEST(LstsqL2, MatchesClosedFormRidge) {
   const MatrixXd X = grid_points(500);
