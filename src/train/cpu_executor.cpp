@@ -5,7 +5,6 @@
 // passes) and later ones accumulate. Images are channels-last (NHWC), the conv kernels HWIO
 // (Keras' layout); oneDNN picks its own weight layout and we reorder once per call.
 #include "train/cpu_executor.hpp"
-#include "core/omp_scope.hpp"
 
 #include <omp.h>
 
@@ -19,6 +18,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/omp_scope.hpp"
+#include "ir/node_output.hpp"
 #include "myelin/errors.hpp"
 #include "train/rate_kernels.hpp"
 
@@ -579,18 +580,7 @@ struct CpuExecutor::Impl {
           row = op.constant;
         } else if (op.node_kind == ir::NodeOp::Kind::FnT) {
           const double time = double(t + 1) * g.dt;
-          const std::vector<double> v = op.fn_t(time);
-          if (v.size() != n)
-            throw SimulationError(op.name + ": output function returned " +
-                                  std::to_string(v.size()) + " values, expected " +
-                                  std::to_string(n));
-          for (std::size_t k = 0; k < n; ++k) {
-            if (!std::isfinite(v[k]))
-              throw SimulationError(
-                  op.name +
-                  ": output function returned a non-finite value at t = " + std::to_string(time));
-            row[k] = float(v[k]);
-          }
+          ir::take_node_output(op.name, op.fn_t(time), n, time, row.data());
         } else {
           throw SimulationError(op.name +
                                 ": this input node has no fixed output (a process); "

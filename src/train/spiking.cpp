@@ -19,6 +19,7 @@
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "ir/node_output.hpp"
 #include "myelin/errors.hpp"
 #include "train/spike_kernels.hpp"
 
@@ -419,16 +420,7 @@ struct SpikingRunner::Impl {
                       n * sizeof(float));
         } else if (op.node_kind == ir::NodeOp::Kind::FnT) {
           const double time = double(t + 1) * g.dt;
-          const std::vector<double> v = op.fn_t(time);
-          if (v.size() != n)
-            throw SimulationError(op.name + ": output function returned " +
-                                  std::to_string(v.size()) + " values, expected " +
-                                  std::to_string(n));
-          for (std::size_t k = 0; k < n; ++k) {
-            if (!std::isfinite(v[k]))
-              throw SimulationError(op.name + ": output function returned a non-finite value");
-            y[k] = float(v[k]);
-          }
+          ir::take_node_output(op.name, op.fn_t(time), n, time, y);
         } else if (op.node_kind == ir::NodeOp::Kind::Constant) {
           std::copy(op.constant.begin(), op.constant.end(), y);
         } else {

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "ir/node_output.hpp"
 #include "myelin/errors.hpp"
 #include "neurons/lif_kernel.hpp"
 
@@ -58,38 +59,22 @@ inline void tile_encoders(std::size_t n, std::size_t d, const float* enc_t,
       for (std::size_t l = 0; l < kTile && b * kTile + l < n; ++l)
         tile[(b * d + k) * kTile + l] = enc_t[k * n + b * kTile + l];
 }
-// J = bias + Σ_k E[:, k]·x_k.
+// J = bias + Σ_k E[:, k]·x_k, or J += that with `accumulate` (J already holds the
+// neuron-level inputs).
 inline void encode(std::size_t n, std::size_t d, const float* __restrict bias,
-                   const float* __restrict tile, const float* __restrict x, float* __restrict J) {
+                   const float* __restrict tile, const float* __restrict x, float* __restrict J,
+                   bool accumulate) {
   const std::size_t full = n / kTile;
   for (std::size_t b = 0; b < full; ++b) {
     v16f acc = load16(bias + b * kTile);
+    if (accumulate) acc += load16(J + b * kTile);
     const float* t = tile + b * d * kTile;
     for (std::size_t k = 0; k < d; ++k) acc += load16(t + k * kTile) * x[k];
     std::memcpy(J + b * kTile, &acc, sizeof acc);
   }
   for (std::size_t i = full * kTile; i < n; ++i) {
     const float* t = tile + full * d * kTile + (i - full * kTile);
-    float a = bias[i];
-    for (std::size_t k = 0; k < d; ++k) a += t[k * kTile] * x[k];
-    J[i] = a;
-  }
-}
-
-// J += bias + Σ_k E[:, k]·x_k.
-inline void encode_add(std::size_t n, std::size_t d, const float* __restrict bias,
-                       const float* __restrict tile, const float* __restrict x,
-                       float* __restrict J) {
-  const std::size_t full = n / kTile;
-  for (std::size_t b = 0; b < full; ++b) {
-    v16f acc = load16(bias + b * kTile) + load16(J + b * kTile);
-    const float* t = tile + b * d * kTile;
-    for (std::size_t k = 0; k < d; ++k) acc += load16(t + k * kTile) * x[k];
-    std::memcpy(J + b * kTile, &acc, sizeof acc);
-  }
-  for (std::size_t i = full * kTile; i < n; ++i) {
-    const float* t = tile + full * d * kTile + (i - full * kTile);
-    float a = bias[i] + J[i];
+    float a = bias[i] + (accumulate ? J[i] : 0.f);
     for (std::size_t k = 0; k < d; ++k) a += t[k * kTile] * x[k];
     J[i] = a;
   }
@@ -309,25 +294,23 @@ Executor::Executor(const ir::Model& model, std::uint64_t seed, int threads)
     auto s = std::make_unique<EnsState>();
     s->x.assign(e.d, 0.f);
     if (!e.direct) {
-      s->J.assign(e.n, 0.f);
+      s->fused = kernels::lif_fusable(*e.neuron_type, m_.dt);
+      const std::size_t len = s->fused ? kernels::lif_padded(e.n) : e.n;
+      s->J.assign(len, 0.f);
       s->out.assign(e.n, 0.f);
-      s->fired.assign(e.n, 0);
+      s->fired.assign(len, 0);
       s->enc_t = e.enc_t;
       tile_encoders(e.n, e.d, s->enc_t.data(), s->enc_tile);
       for (std::size_t ci : m_.ens_in[i]) {
         if (m_.conns[ci].post_kind == ir::PostKind::NeuronsGain) s->has_nin = true;
         if (m_.conns[ci].post_kind == ir::PostKind::NeuronsRaw) s->has_jin = true;
       }
-      if (kernels::lif_fusable(*e.neuron_type, m_.dt)) {
-        s->fused = true;
+      if (s->fused) {
         s->lif_c =
             kernels::lif_consts(static_cast<const LIF&>(*e.neuron_type), static_cast<float>(m_.dt));
         for (const auto& p : m_.probes)
           if (p.source == ir::ProbeOp::Source::NeuronsInput && p.obj == i) s->keep_J = true;
-        const std::size_t np = kernels::lif_padded(e.n);
-        s->J.assign(np, 0.f);
-        s->fired.assign(np, 0);
-        s->bias_pad.assign(np, 0.f);
+        s->bias_pad.assign(len, 0.f);
         std::copy(e.bias.begin(), e.bias.end(), s->bias_pad.begin());
       }
       s->nin.assign(s->has_nin ? e.n : 0, 0.f);
@@ -487,11 +470,12 @@ void Executor::build_decode_groups() {
       width += c.size_out;
     }
     auto& es = *ens_[i];
+    es.groups.reserve(packs.size());  // the members point into the groups' accumulators
     for (const auto& pack : packs) {
       if (pack.size() < 2) continue;
       std::size_t total = 0;
       for (std::size_t ci : pack) total += m_.conns[ci].size_out;
-      EnsState::DecodeGroup g;
+      auto& g = es.groups.emplace_back();
       g.stride = total <= 4 ? 4 : total <= 8 ? 8 : 16;
       g.w = ir::RowMatrixF::Zero(Eigen::Index(e.n), Eigen::Index(g.stride));
       g.acc.assign(g.stride, 0.f);
@@ -499,20 +483,9 @@ void Executor::build_decode_groups() {
       for (std::size_t ci : pack) {
         const auto& c = m_.conns[ci];
         g.w.middleCols(Eigen::Index(col), Eigen::Index(c.size_out)) = c.W;
+        conns_[ci]->merged = g.acc.data() + col;
         col += c.size_out;
       }
-      es.groups.push_back(std::move(g));
-    }
-    // Pointers into the groups' accumulators, now that the group list no longer grows.
-    std::size_t gi = 0;
-    for (const auto& pack : packs) {
-      if (pack.size() < 2) continue;
-      std::size_t col = 0;
-      for (std::size_t ci : pack) {
-        conns_[ci]->merged = es.groups[gi].acc.data() + col;
-        col += m_.conns[ci].size_out;
-      }
-      ++gi;
     }
   }
 }
@@ -705,17 +678,7 @@ void Executor::eval_node(std::size_t i, double t) {
   }
   using K = ir::NodeOp::Kind;
   auto take = [&](const std::vector<double>& r) {
-    if (r.size() != n.size_out)
-      throw SimulationError(n.name + ": output function returned " + std::to_string(r.size()) +
-                            " values at t = " + fmt(t) + ", expected " +
-                            std::to_string(n.size_out));
-    for (std::size_t k = 0; k < r.size(); ++k) {
-      if (!std::isfinite(r[k]))
-        throw SimulationError(n.name + ": output function returned a non-finite value (" +
-                              fmt(r[k]) + ") in element " + std::to_string(k) +
-                              " at t = " + fmt(t));
-      s.out[k] = static_cast<float>(r[k]);
-    }
+    ir::take_node_output(n.name, r, n.size_out, t, s.out.data());
   };
   switch (n.kind) {
     case K::Constant:
@@ -799,11 +762,7 @@ void Executor::eval_ensemble(std::size_t i, double t) {
       for (std::size_t ci : m_.ens_out[i]) compute_conn(ci);
       return;
     }
-    if (extra) {
-      encode_add(n, e.d, e.bias.data(), s.enc_tile.data(), s.x.data(), J);
-    } else {
-      encode(n, e.d, e.bias.data(), s.enc_tile.data(), s.x.data(), J);
-    }
+    encode(n, e.d, e.bias.data(), s.enc_tile.data(), s.x.data(), J, extra);
     NeuronStepArgs a;
     a.dt = static_cast<float>(m_.dt);
     a.n = n;
