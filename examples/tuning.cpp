@@ -58,7 +58,7 @@ nlohmann::json demo_tuning(const DemoOptions& o) {
       Figure f(6.4, 4.8);
       auto& ax = f.axes();
       ax.plot(I, A3, {.color = "black", .label = "ρ = max(x, 0)", .linewidth = 3});
-      ax.plot(I, A4, {.color = "red", .label = "ρ = λ log(1 + e^{x/λ})", .linewidth = 3});
+      ax.plot(I, A4, {.color = "red", .label = "ρ = λ log(1 + e^(x/λ))", .linewidth = 3});
       ax.set_ylim(0, 100);
       ax.set_xlim(0, 3);
       ax.legend();
